@@ -62,6 +62,9 @@ class RuleTable {
                                                              std::string_view source_name);
   // The embedded default table. Never fails (a broken default fails the build's tests).
   static std::shared_ptr<const RuleTable> Default();
+  // The text of the embedded default table (rules/default.rules), for admins
+  // who start their own file from it (`bouncectl rules default`).
+  static std::string_view DefaultText();
 
   // First matching rule wins; the fallback applies when none matches.
   Classification Classify(const RuleInput& input) const;

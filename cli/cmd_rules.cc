@@ -1,0 +1,147 @@
+// bouncectl rules check FILE
+// bouncectl rules test [--rules FILE] [--status S] [--code C] [--mta HOST]
+//                      [--kind K] [--action A] TEXT
+// bouncectl rules default
+//
+// Validates a rules file, shows which rule classifies a given diagnostic, or
+// prints the embedded default table to start an own file from.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "rules/rule_table.h"
+
+namespace bm::cli {
+namespace {
+
+constexpr const char* kHelp =
+    "Usage: bouncectl rules check FILE\n"
+    "       bouncectl rules test [OPTIONS] TEXT\n"
+    "       bouncectl rules default\n"
+    "\n"
+    "check    Loads FILE as bounce-milter would, prints the number of rules, and\n"
+    "         exits 0; on the first error prints FILE:LINE: MESSAGE and exits 1\n"
+    "         (the file would be rejected as a whole).\n"
+    "test     Classifies one recipient whose diagnostic text is TEXT (may be \"\")\n"
+    "         and prints the rule that matched (id and line), what each of its\n"
+    "         conditions matched, and the resulting reason, class, hard flag\n"
+    "         and status (marked \"derived\" when it is a pseudo status).\n"
+    "default  Prints the embedded default rules (rules/default.rules).\n"
+    "\n"
+    "Options of test:\n"
+    "  --rules FILE    rules file to use instead of the embedded defaults\n"
+    "  --status S      enhanced status code found in the bounce, e.g. 5.1.1\n"
+    "  --code C        SMTP reply code, e.g. 550\n"
+    "  --mta HOST      remote MTA that gave the answer\n"
+    "  --kind K        dsn (default), autoreply, feedback or notbounce\n"
+    "  --action A      DSN action: failed (default), delayed, delivered, ...\n"
+    "  --format F      decoder name as `parse --json` prints it, e.g. postfix\n"
+    "\n"
+    "The rules file format is described in docs/rules.md.\n"
+    "Exit status: 0 success, 1 the rules file is invalid or unreadable,\n"
+    "2 usage error.\n";
+
+int Usage() {
+  std::fputs(kHelp, stderr);
+  return kExitUsage;
+}
+
+Result<std::shared_ptr<const RuleTable>> Load(const std::string& path) {
+  if (path.empty()) return RuleTable::Default();
+  return RuleTable::LoadFile(path);
+}
+
+int RunCheck(const Args& args) {
+  if (args.size() != 2) return Usage();
+  auto table = RuleTable::LoadFile(args[1]);
+  if (!table.ok()) {
+    std::fprintf(stderr, "%s\n", table.status().message().c_str());
+    return kExitError;
+  }
+  std::printf("%s: %zu rules, OK\n", args[1].c_str(), (*table)->size());
+  return kExitOk;
+}
+
+int RunTest(const Args& args) {
+  std::string rules_path, status, code, mta, kind = "dsn", action = "failed", format;
+  std::string text;
+  bool have_text = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string* target = a == "--rules"    ? &rules_path
+                          : a == "--status" ? &status
+                          : a == "--code"   ? &code
+                          : a == "--mta"    ? &mta
+                          : a == "--kind"   ? &kind
+                          : a == "--action" ? &action
+                          : a == "--format" ? &format
+                                            : nullptr;
+    if (target != nullptr) {
+      if (i + 1 >= args.size()) return Usage();
+      *target = args[++i];
+    } else if (a.size() > 1 && a[0] == '-' && a != "--") {
+      std::fprintf(stderr, "bouncectl rules: unknown option '%s'\n", a.c_str());
+      return Usage();
+    } else if (!have_text) {
+      text = a == "--" && i + 1 < args.size() ? args[++i] : a;
+      have_text = true;
+    } else {
+      return Usage();
+    }
+  }
+  if (!have_text) return Usage();
+  RuleInput input;
+  if (kind == "dsn") {
+    input.kind = ReportKind::kDsn;
+  } else if (kind == "autoreply") {
+    input.kind = ReportKind::kAutoReply;
+  } else if (kind == "feedback") {
+    input.kind = ReportKind::kFeedback;
+  } else if (kind == "notbounce") {
+    input.kind = ReportKind::kNotBounce;
+  } else {
+    std::fprintf(stderr, "bouncectl rules: unknown kind '%s'\n", kind.c_str());
+    return Usage();
+  }
+  auto table = Load(rules_path);
+  if (!table.ok()) {
+    std::fprintf(stderr, "%s\n", table.status().message().c_str());
+    return kExitError;
+  }
+  input.status = status;
+  input.reply_code = code;
+  input.remote_mta = mta;
+  input.action = action;
+  input.format = format;
+  input.diagnostic = text;
+  Classification c = (*table)->Classify(input);
+  std::printf("rule:    %s\n", c.rule_id.c_str());
+  std::printf("why:     %s\n", c.explanation.c_str());
+  std::printf("reason:  %s\n", c.reason.c_str());
+  std::printf("class:   %s\n", std::string(BounceClassName(c.bounce_class)).c_str());
+  std::printf("hard:    %s\n", c.hard ? "yes" : "no");
+  std::printf("status:  %s%s\n", c.status.empty() ? "(none)" : c.status.c_str(),
+              c.status_derived ? " (derived from the reason)" : "");
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunRules(const Args& args) {
+  if (args.empty()) return Usage();
+  const std::string& sub = args[0];
+  if (sub == "-h" || sub == "--help" || sub == "help") {
+    std::fputs(kHelp, stdout);
+    return kExitOk;
+  }
+  if (sub == "check") return RunCheck(args);
+  if (sub == "test") return RunTest(args);
+  if (sub == "default" && args.size() == 1) {
+    std::fwrite(RuleTable::DefaultText().data(), 1, RuleTable::DefaultText().size(), stdout);
+    return kExitOk;
+  }
+  return Usage();
+}
+
+}  // namespace bm::cli
