@@ -1,0 +1,198 @@
+#include "parser/parser.h"
+
+#include <gmime/gmime.h>
+
+#include "parser/address.h"
+#include "parser/auto_reply.h"
+#include "parser/delivery_status.h"
+#include "parser/feedback_report.h"
+#include "parser/mime_walk.h"
+#include "parser/smtp_codes.h"
+#include "parser/text_bounce.h"
+#include "parser/text_util.h"
+
+namespace bm {
+namespace {
+
+constexpr std::size_t kMaxOriginalXHeaders = 64;
+constexpr std::size_t kMaxHeaderValueBytes = 998;
+
+std::string HeaderValue(const FieldGroup& headers, std::string_view name) {
+  const std::string* v = FindField(headers, name);
+  return v ? std::string(TruncateUtf8(*v, kMaxHeaderValueBytes)) : std::string();
+}
+
+// The report's own header fields say it is a non-delivery report.
+bool HeadersSayBounce(const FieldGroup& headers) {
+  if (FindField(headers, "X-Failed-Recipients") != nullptr) return true;
+  const std::string from = HeaderValue(headers, "From");
+  if (IsDaemonAddress(ExtractAddress(from)) || ContainsIgnoreCase(from, "mail delivery") ||
+      ContainsIgnoreCase(from, "mailer-daemon") || ContainsIgnoreCase(from, "mail administrator")) {
+    return true;
+  }
+  static constexpr std::string_view kSubjects[] = {
+      "undeliver",          "undelivered",       "delivery fail",      "failure notice",
+      "returned mail",      "delivery status",   "mail delivery",      "non-delivery",
+      "nondeliverable",     "not delivered",     "could not be delivered", "delivery problem",
+      "returned to sender", "delivery notification", "mail system error", "delivery failure",
+      "unzustellbar",       "message not delivered", "bounce",           "rejected",
+  };
+  const std::string subject = HeaderValue(headers, "Subject");
+  for (std::string_view s : kSubjects) {
+    if (ContainsIgnoreCase(subject, s)) return true;
+  }
+  return false;
+}
+
+OriginalMessage OriginalFromHeaders(const FieldGroup& fields) {
+  OriginalMessage o;
+  o.message_id = ExtractAddress(HeaderValue(fields, "Message-ID"));
+  if (o.message_id.empty()) {
+    std::string id = HeaderValue(fields, "Message-ID");
+    std::string_view t = Trim(id);
+    if (!t.empty() && t.front() == '<') t.remove_prefix(1);
+    if (!t.empty() && t.back() == '>') t.remove_suffix(1);
+    o.message_id = std::string(t);
+  }
+  o.from = HeaderValue(fields, "From");
+  o.to = HeaderValue(fields, "To");
+  o.subject = HeaderValue(fields, "Subject");
+  for (const HeaderField& f : fields) {
+    if (o.x_headers.size() >= kMaxOriginalXHeaders) break;
+    if (StartsWithIgnoreCase(f.name, "X-")) {
+      o.x_headers.emplace_back(f.name, std::string(TruncateUtf8(f.value, kMaxHeaderValueBytes)));
+    }
+  }
+  return o;
+}
+
+bool LooksLikeMessageHeaders(const FieldGroup& fields) {
+  return FindField(fields, "From") || FindField(fields, "To") || FindField(fields, "Subject") ||
+         FindField(fields, "Message-ID");
+}
+
+std::string JoinTexts(const std::vector<std::string>& texts) {
+  std::string all;
+  for (const std::string& t : texts) {
+    all += t;
+    all += '\n';
+  }
+  return all;
+}
+
+// Gives DSN recipients the explanation the human-readable part has for them
+// when the delivery-status fields carry none.
+void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& text) {
+  for (RecipientResult& r : recipients) {
+    if (!r.diagnostic.empty() && !FindReplyCode(r.diagnostic).empty()) continue;
+    for (const RecipientResult& t : text.recipients) {
+      if (!EqualsIgnoreCase(t.address, r.address) && !EqualsIgnoreCase(t.address, r.original_address)) {
+        continue;
+      }
+      if (r.diagnostic.empty()) {
+        r.diagnostic = t.diagnostic;
+      }
+      if (r.reply_code.empty()) r.reply_code = t.reply_code;
+      if (r.status.empty() || IsGenericStatus(r.status)) {
+        if (!t.status.empty() && (r.status.empty() || t.status[0] == r.status[0])) r.status = t.status;
+      }
+      if (r.remote_mta.empty()) r.remote_mta = t.remote_mta;
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+GMimeLibrary::GMimeLibrary() { g_mime_init(); }
+GMimeLibrary::~GMimeLibrary() { g_mime_shutdown(); }
+
+Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits) {
+  Result<MimeContent> walked = WalkMime(raw, limits);
+  if (!walked.ok()) return walked.status();
+  const MimeContent& mime = *walked;
+
+  BounceReport report;
+  report.subject = HeaderValue(mime.headers, "Subject");
+  report.from = HeaderValue(mime.headers, "From");
+
+  TextBounceOptions text_options;
+  text_options.max_recipients = limits.max_recipients;
+  text_options.max_diagnostic_bytes = limits.max_diagnostic_bytes;
+  for (std::string_view name : {"From", "To"}) {
+    std::string a = ExtractAddress(HeaderValue(mime.headers, name));
+    if (!a.empty()) text_options.excluded_addresses.push_back(std::move(a));
+  }
+  const TextBounce text = DecodeTextBounce(JoinTexts(mime.texts), text_options);
+
+  FieldGroup returned = mime.returned_headers;
+  if (!mime.has_returned_message && LooksLikeMessageHeaders(text.returned_headers)) {
+    returned = text.returned_headers;
+  }
+  report.original = OriginalFromHeaders(returned);
+
+  if (!mime.feedback_report.empty() || mime.report_type == "feedback-report") {
+    FeedbackReport arf = ParseFeedbackReport(mime.feedback_report, returned, limits.max_recipients);
+    report.kind = ReportKind::kFeedback;
+    report.format = "arf";
+    report.reporting_mta = arf.reporting_mta;
+    report.recipients = std::move(arf.recipients);
+    return report;
+  }
+
+  if (!mime.delivery_status.empty()) {
+    report.kind = ReportKind::kDsn;
+    report.format = mime.global_delivery_status ? "rfc6533" : "rfc3464";
+    for (const std::string& body : mime.delivery_status) {
+      DeliveryStatus ds =
+          ParseDeliveryStatus(body, limits.max_recipients - report.recipients.size(),
+                              limits.max_diagnostic_bytes);
+      if (report.reporting_mta.empty()) report.reporting_mta = ds.reporting_mta;
+      for (RecipientResult& r : ds.recipients) report.recipients.push_back(std::move(r));
+      if (report.recipients.size() >= limits.max_recipients) break;
+    }
+    if (!report.recipients.empty()) {
+      EnrichFromText(report.recipients, text);
+      return report;
+    }
+  }
+
+  const bool header_says_bounce = HeadersSayBounce(mime.headers);
+  if (!text.recipients.empty() && (header_says_bounce || text.bounce_markers)) {
+    report.kind = ReportKind::kDsn;
+    if (report.format.empty()) report.format = text.format;
+    if (report.reporting_mta.empty()) report.reporting_mta = text.reporting_mta;
+    report.recipients = text.recipients;
+    return report;
+  }
+  if (header_says_bounce || report.kind == ReportKind::kDsn) {
+    report.kind = ReportKind::kDsn;
+    if (report.format.empty()) report.format = text.format;
+    const std::string* failed = FindField(mime.headers, "X-Failed-Recipients");
+    if (failed != nullptr) {
+      for (const AddressHit& hit : FindAddresses(*failed, limits.max_recipients)) {
+        RecipientResult r;
+        r.address = hit.address;
+        r.action = "failed";
+        r.diagnostic = text.summary;
+        RefineCodesFromDiagnostic(r);
+        report.recipients.push_back(std::move(r));
+      }
+    }
+    return report;
+  }
+
+  if (IsAutoReply(mime.headers)) {
+    report.kind = ReportKind::kAutoReply;
+    report.format = "rfc3834";
+    RecipientResult r;
+    r.address = ExtractAddress(report.from);
+    r.diagnostic = CollapseWhitespace(JoinTexts(mime.texts), limits.max_diagnostic_bytes);
+    report.recipients.push_back(std::move(r));
+    return report;
+  }
+  report.kind = ReportKind::kNotBounce;
+  return report;
+}
+
+}  // namespace bm

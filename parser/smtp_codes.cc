@@ -1,0 +1,71 @@
+#include "parser/smtp_codes.h"
+
+namespace bm {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsCodeClass(char c) { return c == '2' || c == '4' || c == '5'; }
+
+// Number of digits starting at text[i] (at most limit+1 are counted).
+std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
+  std::size_t n = 0;
+  while (i + n < text.size() && IsDigit(text[i + n]) && n <= limit) ++n;
+  return n;
+}
+
+}  // namespace
+
+std::string FindEnhancedStatus(std::string_view text) {
+  for (std::size_t i = 0; i + 4 < text.size(); ++i) {
+    if (!IsCodeClass(text[i]) || text[i + 1] != '.') continue;
+    if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.')) continue;
+    const std::size_t s = DigitRun(text, i + 2, 3);
+    if (s == 0 || s > 3 || i + 2 + s >= text.size() || text[i + 2 + s] != '.') continue;
+    const std::size_t d_at = i + 3 + s;
+    const std::size_t d = DigitRun(text, d_at, 3);
+    if (d == 0 || d > 3) continue;
+    const std::size_t end = d_at + d;
+    if (end < text.size() && (IsAlnum(text[end]) ||
+                              (text[end] == '.' && end + 1 < text.size() && IsDigit(text[end + 1])))) {
+      continue;
+    }
+    return std::string(text.substr(i, end - i));
+  }
+  return {};
+}
+
+std::string FindReplyCode(std::string_view text) {
+  for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
+    if (!IsCodeClass(text[i]) || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
+    if (i > 0) {
+      const char p = text[i - 1];
+      if (IsAlnum(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == ',' || p == '+') continue;
+    }
+    if (i + 3 < text.size()) {
+      const char n = text[i + 3];
+      if (n != ' ' && n != '-' && n != '\t' && n != ')' && n != ']') continue;
+      if (n == '-' && (i + 4 >= text.size() || !IsAlnum(text[i + 4]))) continue;
+    }
+    return std::string(text.substr(i, 3));
+  }
+  return {};
+}
+
+bool IsGenericStatus(std::string_view status) {
+  return status.size() == 5 && status.substr(1) == ".0.0";
+}
+
+void RefineCodesFromDiagnostic(RecipientResult& r) {
+  if (r.diagnostic.empty()) return;
+  if (r.reply_code.empty()) r.reply_code = FindReplyCode(r.diagnostic);
+  const std::string found = FindEnhancedStatus(r.diagnostic);
+  if (found.empty()) return;
+  if (r.status.empty()) {
+    r.status = found;
+  } else if (IsGenericStatus(r.status) && !IsGenericStatus(found) && found[0] == r.status[0]) {
+    r.status = found;
+  }
+}
+
+}  // namespace bm

@@ -1,0 +1,341 @@
+#include "parser/text_bounce.h"
+
+#include "parser/address.h"
+#include "parser/smtp_codes.h"
+#include "parser/text_util.h"
+
+namespace bm {
+namespace {
+
+struct Marker {
+  std::string_view format;
+  std::string_view phrase;
+};
+
+// Sentences that only non-delivery reports contain, with the MTA family
+// that writes them. The first one found names the format.
+constexpr Marker kFormatMarkers[] = {
+    {"exim", "This message was created automatically by mail delivery software"},
+    {"qmail", "This is the qmail-send program"},
+    {"qmail", "I'm afraid I wasn't able to deliver your message"},
+    {"postfix", "This is the mail system at host"},
+    {"postfix", "This is the Postfix program"},
+    {"sendmail", "----- Transcript of session follows -----"},
+    {"sendmail", "The following addresses had permanent fatal errors"},
+    {"sendmail", "had transient non-fatal errors"},
+    {"opensmtpd", "This is the MAILER-DAEMON, please DO NOT REPLY"},
+    {"gmail", "Delivery to the following recipient failed"},
+    {"gmail", "Google tried to deliver your message"},
+    {"exchange", "did not reach the following recipient"},
+    {"exchange", "Delivery has failed to these recipients or groups"},
+    {"exchange", "Your message did not reach some or all of the intended recipients"},
+    {"exchange", "Your message couldn't be delivered"},
+    {"exchange", "Your message wasn't delivered"},
+    {"courier", "Courier mail server at"},
+    {"domino", "was not delivered to:"},
+    {"yahoo", "Sorry, we were unable to deliver your message to the following address"},
+    {"messagingserver", "This report relates to a message you sent"},
+    {"text", "could not be delivered to one or more"},
+    {"text", "could not be delivered"},
+    {"text", "couldn't be delivered"},
+    {"text", "was not delivered"},
+    {"text", "undeliverable"},
+    {"text", "delivery failed"},
+    {"text", "delivery has failed"},
+    {"text", "delivery to the following"},
+    {"text", "failed permanently"},
+    {"text", "permanent error"},
+    {"text", "permanent fatal error"},
+    {"text", "unable to deliver"},
+    {"text", "could not deliver"},
+    {"text", "mail delivery failed"},
+    {"text", "failed to deliver"},
+    {"text", "non-delivery"},
+    {"text", "returned mail"},
+    {"text", "was undeliverable"},
+    {"text", "delivery failure"},
+};
+
+// A line naming the start of the returned message (or its headers).
+bool IsReturnedMessageMarker(std::string_view line) {
+  static constexpr std::string_view kAlways[] = {
+      "below this line is a copy of the message", "original message follows",
+      "enclosed is a copy of the message",        "this is a copy of the message",
+      "original message headers",                 "unsent message below",
+  };
+  static constexpr std::string_view kAfterRule[] = {
+      "original message", "returned message",      "unsent message", "message follows",
+      "original mail",    "header of the original", "headers of the original",
+      "message header",   "rejected message",      "undelivered message",
+  };
+  const std::string_view t = Trim(line);
+  for (std::string_view p : kAlways) {
+    if (ContainsIgnoreCase(t, p)) return true;
+  }
+  if (t.size() < 3) return false;
+  const char c = t[0];
+  if ((c != '-' && c != '=' && c != '_') || t[1] != c) return false;
+  for (std::string_view p : kAfterRule) {
+    if (ContainsIgnoreCase(t, p)) return true;
+  }
+  return false;
+}
+
+// Header fields that only a returned message's header block starts with.
+bool IsQuotedHeaderStart(std::string_view line) {
+  return StartsWithIgnoreCase(line, "Return-Path:") || StartsWithIgnoreCase(line, "Received: from") ||
+         StartsWithIgnoreCase(line, "DKIM-Signature:");
+}
+
+// Labels that introduce a recipient's address at the start of a line.
+constexpr std::string_view kRecipientLabels[] = {
+    "RCPT TO:",          "Final-Recipient:",      "Original-Recipient:",
+    "Failed recipient:", "Failed recipients:",    "Failed address:",
+    "Recipient address:", "Recipient:",           "Recipients:",
+    "Invalid recipient:", "Unknown recipient:",   "Address:",
+    "Original recipient:", "Delivery to:",        "rfc822;",
+};
+
+struct LedAddress {
+  std::string address;
+  std::string_view rest;  // the text after the address on the same line
+};
+
+// When line starts with a recipient address (after indentation, a bullet,
+// one of kRecipientLabels or an opening '<'), returns it.
+bool AddressLedLine(std::string_view line, LedAddress* out) {
+  std::string_view t = Trim(line);
+  if (StartsWithIgnoreCase(t, ">>>")) {
+    // Only the RCPT command of an SMTP transcript names a recipient.
+    t = Trim(t.substr(3));
+    if (!StartsWithIgnoreCase(t, "RCPT TO:")) return false;
+  }
+  while (!t.empty() && (t[0] == '*' || t[0] == '-' || t[0] == '#')) t = Trim(t.substr(1));
+  for (std::string_view label : kRecipientLabels) {
+    if (StartsWithIgnoreCase(t, label)) {
+      t = Trim(t.substr(label.size()));
+      break;
+    }
+  }
+  std::size_t skip = 0;
+  while (skip < t.size() && skip < 2 && (t[skip] == '<' || t[skip] == '"' || t[skip] == '\'')) ++skip;
+  t.remove_prefix(skip);
+  std::vector<AddressHit> hits = FindAddresses(t.substr(0, std::min<std::size_t>(t.size(), 320)), 1);
+  if (hits.empty() || hits.front().begin != 0) return false;
+  out->address = hits.front().address;
+  std::string_view rest = t.substr(hits.front().end);
+  while (!rest.empty() && (rest[0] == '>' || rest[0] == '"' || rest[0] == '\'' || rest[0] == ':' ||
+                           rest[0] == '.' || rest[0] == ',' || rest[0] == ' ' || rest[0] == '\t')) {
+    rest.remove_prefix(1);
+  }
+  out->rest = rest;
+  return true;
+}
+
+bool IsBlank(std::string_view line) { return Trim(line).empty(); }
+
+class Decoder {
+ public:
+  Decoder(std::string_view text, const TextBounceOptions& options)
+      : options_(options), lines_(SplitLines(text)) {}
+
+  TextBounce Run() {
+    FindCut();
+    DetectFormat();
+    ReadAddressLedRecipients();
+    if (out_.recipients.empty()) ReadMentionedRecipients();
+    for (RecipientResult& r : out_.recipients) FinishRecipient(r);
+    return std::move(out_);
+  }
+
+ private:
+  static constexpr std::size_t kMaxDiagnosticLines = 12;
+
+  void FindCut() {
+    cut_ = lines_.size();
+    for (std::size_t i = 0; i < lines_.size(); ++i) {
+      if (IsReturnedMessageMarker(lines_[i]) || IsQuotedHeaderStart(lines_[i])) {
+        cut_ = i;
+        break;
+      }
+    }
+    // The returned message's header block follows the marker.
+    std::size_t h = cut_ < lines_.size() && !IsQuotedHeaderStart(lines_[cut_]) ? cut_ + 1 : cut_;
+    while (h < lines_.size() && IsBlank(lines_[h])) ++h;
+    if (h < lines_.size()) {
+      std::string block;
+      for (std::size_t i = h; i < lines_.size() && !IsBlank(lines_[i]) && block.size() < 65536; ++i) {
+        block.append(lines_[i]);
+        block += '\n';
+      }
+      out_.returned_headers = ParseHeaderBlock(block, 512);
+    }
+    std::string summary;
+    for (std::size_t i = 0; i < cut_ && summary.size() < options_.max_diagnostic_bytes; ++i) {
+      summary.append(lines_[i]);
+      summary += ' ';
+    }
+    out_.summary = CollapseWhitespace(summary, options_.max_diagnostic_bytes);
+  }
+
+  void DetectFormat() {
+    out_.format = "text";
+    for (const Marker& m : kFormatMarkers) {
+      if (ContainsIgnoreCase(out_.summary, m.phrase)) {
+        out_.format = std::string(m.format);
+        out_.bounce_markers = true;
+        break;
+      }
+    }
+    static constexpr std::string_view kHostLeads[] = {"qmail-send program at ",
+                                                      "mail system at host ", "MAILER-DAEMON at "};
+    for (std::string_view lead : kHostLeads) {
+      const std::size_t at = FindIgnoreCase(out_.summary, lead);
+      if (at == std::string::npos) continue;
+      std::string_view host = std::string_view(out_.summary).substr(at + lead.size());
+      host = host.substr(0, host.find_first_of(" ,;"));
+      while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+      out_.reporting_mta = std::string(host);
+      break;
+    }
+  }
+
+  bool Excluded(const std::string& address) const {
+    if (IsDaemonAddress(address)) return true;
+    for (const std::string& e : options_.excluded_addresses) {
+      if (EqualsIgnoreCase(e, address)) return true;
+    }
+    return false;
+  }
+
+  bool LedAt(std::size_t i, LedAddress* led) const {
+    return AddressLedLine(lines_[i], led) && !Excluded(led->address);
+  }
+
+  // The paragraphs after line `from`, skipping blank and address lines first.
+  std::string FollowingParagraphs(std::size_t from) const {
+    std::size_t i = from;
+    LedAddress led;
+    while (i < cut_ && (IsBlank(lines_[i]) || LedAt(i, &led))) ++i;
+    std::string text;
+    std::size_t taken = 0;
+    int paragraphs = 0;
+    for (; i < cut_ && taken < kMaxDiagnosticLines; ++i) {
+      if (IsBlank(lines_[i])) {
+        if (++paragraphs >= 3) break;
+        continue;
+      }
+      if (LedAt(i, &led)) break;
+      text.append(lines_[i]);
+      text += ' ';
+      ++taken;
+    }
+    return text;
+  }
+
+  void ReadAddressLedRecipients() {
+    LedAddress led;
+    for (std::size_t i = 0; i < cut_; ++i) {
+      if (!LedAt(i, &led)) continue;
+      std::string diagnostic(led.rest);
+      std::size_t j = i + 1;
+      LedAddress next;
+      for (; j < cut_ && j < i + 1 + kMaxDiagnosticLines; ++j) {
+        if (IsBlank(lines_[j]) || LedAt(j, &next)) break;
+        diagnostic += ' ';
+        diagnostic.append(lines_[j]);
+      }
+      if (Trim(diagnostic).empty()) diagnostic = FollowingParagraphs(i + 1);
+      AddRecipient(led.address, diagnostic);
+    }
+  }
+
+  // No line starts with an address: take the addresses the text mentions
+  // ("Your message to <x> could not be delivered"), with their paragraph.
+  void ReadMentionedRecipients() {
+    for (std::size_t i = 0; i < cut_; ++i) {
+      const std::string_view t = Trim(lines_[i]);
+      if (StartsWithIgnoreCase(t, "From:") || StartsWithIgnoreCase(t, "Sender:") ||
+          StartsWithIgnoreCase(t, "Reply-To:")) {
+        continue;
+      }
+      for (const AddressHit& hit : FindAddresses(lines_[i], 8)) {
+        if (Excluded(hit.address)) continue;
+        const std::string_view before = lines_[i].substr(0, hit.begin);
+        if (ContainsIgnoreCase(before.substr(before.size() > 12 ? before.size() - 12 : 0), "FROM:")) {
+          continue;  // MAIL FROM:<sender> in a transcript
+        }
+        AddRecipient(hit.address, ParagraphAround(i));
+      }
+    }
+  }
+
+  std::string ParagraphAround(std::size_t i) const {
+    std::size_t b = i;
+    while (b > 0 && !IsBlank(lines_[b - 1]) && i - b < kMaxDiagnosticLines) --b;
+    std::string text;
+    std::size_t e = b;
+    for (; e < cut_ && !IsBlank(lines_[e]) && e - b < kMaxDiagnosticLines; ++e) {
+      text.append(lines_[e]);
+      text += ' ';
+    }
+    if (FindEnhancedStatus(text).empty() && FindReplyCode(text).empty()) {
+      text += FollowingParagraphs(e);
+    }
+    return text;
+  }
+
+  void AddRecipient(const std::string& address, const std::string& diagnostic) {
+    for (RecipientResult& r : out_.recipients) {
+      if (!EqualsIgnoreCase(r.address, address)) continue;
+      // Seen before (a summary line and a transcript): keep the detail.
+      if (FindReplyCode(r.diagnostic).empty() && !FindReplyCode(diagnostic).empty()) {
+        r.diagnostic = diagnostic + " " + r.diagnostic;
+      } else if (Trim(r.diagnostic).empty()) {
+        r.diagnostic = diagnostic;
+      }
+      return;
+    }
+    if (out_.recipients.size() >= options_.max_recipients) return;
+    RecipientResult r;
+    r.address = address;
+    r.diagnostic = diagnostic;
+    out_.recipients.push_back(std::move(r));
+  }
+
+  void FinishRecipient(RecipientResult& r) {
+    r.diagnostic = CollapseWhitespace(r.diagnostic, options_.max_diagnostic_bytes);
+    if (r.diagnostic.empty()) r.diagnostic = out_.summary;
+    r.remote_mta = RemoteHost(r.diagnostic);
+    RefineCodesFromDiagnostic(r);
+    if (r.status.empty()) r.status = FindEnhancedStatus(out_.summary);
+    r.action = (!r.status.empty() && r.status[0] == '4') ? "delayed" : "failed";
+  }
+
+  // "host mx.example.com [192.0.2.1] said: ..." / "while talking to mx.example.com.:"
+  static std::string RemoteHost(std::string_view diagnostic) {
+    static constexpr std::string_view kLeads[] = {"remote host ", "host ", "while talking to "};
+    for (std::string_view lead : kLeads) {
+      const std::size_t at = FindIgnoreCase(diagnostic, lead);
+      if (at == std::string_view::npos) continue;
+      std::string_view host = diagnostic.substr(at + lead.size());
+      host = host.substr(0, host.find_first_of(" [:;,()"));
+      while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+      if (host.find('.') != std::string_view::npos) return std::string(host);
+    }
+    return {};
+  }
+
+  const TextBounceOptions& options_;
+  std::vector<std::string_view> lines_;
+  std::size_t cut_ = 0;
+  TextBounce out_;
+};
+
+}  // namespace
+
+TextBounce DecodeTextBounce(std::string_view text, const TextBounceOptions& options) {
+  return Decoder(text, options).Run();
+}
+
+}  // namespace bm
