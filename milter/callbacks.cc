@@ -1,0 +1,165 @@
+#include "milter/callbacks.h"
+
+#include <libmilter/mfapi.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace bm {
+namespace {
+
+// libmilter callbacks carry no user pointer; this is the one filter of the
+// process, set once before smfi_main() starts any thread.
+Filter* g_filter = nullptr;
+
+class LibmilterSession : public MtaSession {
+ public:
+  explicit LibmilterSession(SMFICTX* ctx) : ctx_(ctx) {}
+
+  std::optional<std::string> Macro(const char* name) override {
+    const char* value = smfi_getsymval(ctx_, const_cast<char*>(name));
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  }
+  bool SetReply(const SmtpReply& reply) override {
+    return smfi_setreply(ctx_, const_cast<char*>(reply.rcode.c_str()),
+                         const_cast<char*>(reply.xcode.c_str()),
+                         const_cast<char*>(reply.text.c_str())) == MI_SUCCESS;
+  }
+  bool AddHeader(const std::string& name, const std::string& value) override {
+    return smfi_addheader(ctx_, const_cast<char*>(name.c_str()),
+                          const_cast<char*>(value.c_str())) == MI_SUCCESS;
+  }
+
+ private:
+  SMFICTX* ctx_;
+};
+
+sfsistat ToStatus(Verdict v) {
+  switch (v) {
+    case Verdict::kContinue: return SMFIS_CONTINUE;
+    case Verdict::kAccept: return SMFIS_ACCEPT;
+    case Verdict::kReject: return SMFIS_REJECT;
+    case Verdict::kTempfail: return SMFIS_TEMPFAIL;
+    case Verdict::kDiscard: return SMFIS_DISCARD;
+  }
+  return SMFIS_TEMPFAIL;
+}
+
+ConnectionContext* Context(SMFICTX* ctx) {
+  return static_cast<ConnectionContext*>(smfi_getpriv(ctx));
+}
+
+// Runs one handler; anything thrown becomes the On-InternalError verdict.
+template <typename Handler>
+sfsistat Guarded(SMFICTX* ctx, const char* stage, Handler&& handler) noexcept {
+  try {
+    return ToStatus(handler());
+  } catch (const std::exception& e) {
+    spdlog::error("internal error in {} callback: {}", stage, e.what());
+  } catch (...) {
+    spdlog::error("internal error in {} callback: unknown exception", stage);
+  }
+  try {
+    return ToStatus(g_filter->InternalErrorVerdict(Context(ctx)));
+  } catch (...) {
+    return SMFIS_TEMPFAIL;
+  }
+}
+
+// For callbacks that need the connection context: without one (its creation
+// failed) the connection gets the internal-error verdict.
+template <typename Handler>
+sfsistat WithContext(SMFICTX* ctx, const char* stage, Handler&& handler) noexcept {
+  return Guarded(ctx, stage, [&]() -> Verdict {
+    ConnectionContext* c = Context(ctx);
+    if (c == nullptr) return g_filter->InternalErrorVerdict(nullptr);
+    LibmilterSession mta(ctx);
+    return handler(*c, mta);
+  });
+}
+
+sfsistat OnConnect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
+  return Guarded(ctx, "connect", [&] {
+    std::unique_ptr<ConnectionContext> c =
+        g_filter->OnConnect(hostname != nullptr ? hostname : "", addr);
+    if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return g_filter->InternalErrorVerdict(c.get());
+    c.release();  // owned by libmilter's context until OnClose
+    return Verdict::kContinue;
+  });
+}
+
+sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
+  return WithContext(ctx, "envfrom", [&](ConnectionContext& c, MtaSession& mta) {
+    return g_filter->OnEnvFrom(c, mta, argv != nullptr && argv[0] != nullptr ? argv[0] : "");
+  });
+}
+
+sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
+  return WithContext(ctx, "envrcpt", [&](ConnectionContext& c, MtaSession& mta) {
+    return g_filter->OnEnvRcpt(c, mta, argv != nullptr && argv[0] != nullptr ? argv[0] : "");
+  });
+}
+
+sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
+  return WithContext(ctx, "header", [&](ConnectionContext& c, MtaSession&) {
+    return g_filter->OnHeader(c, name != nullptr ? name : "", value != nullptr ? value : "");
+  });
+}
+
+sfsistat OnEndOfHeaders(SMFICTX* ctx) {
+  return WithContext(ctx, "eoh", [&](ConnectionContext& c, MtaSession& mta) {
+    return g_filter->OnEndOfHeaders(c, mta);
+  });
+}
+
+sfsistat OnBody(SMFICTX* ctx, unsigned char* chunk, size_t size) {
+  return WithContext(ctx, "body", [&](ConnectionContext& c, MtaSession& mta) {
+    return g_filter->OnBody(
+        c, mta, std::string_view(reinterpret_cast<const char*>(chunk), chunk ? size : 0));
+  });
+}
+
+sfsistat OnEndOfMessage(SMFICTX* ctx) {
+  return WithContext(ctx, "eom", [&](ConnectionContext& c, MtaSession& mta) {
+    return g_filter->OnEndOfMessage(c, mta);
+  });
+}
+
+sfsistat OnAbort(SMFICTX* ctx) {
+  return Guarded(ctx, "abort", [&] {
+    if (ConnectionContext* c = Context(ctx)) g_filter->OnAbort(*c);
+    return Verdict::kContinue;
+  });
+}
+
+sfsistat OnClose(SMFICTX* ctx) {
+  // Frees the context whatever happened before; never throws.
+  delete Context(ctx);
+  smfi_setpriv(ctx, nullptr);
+  return SMFIS_CONTINUE;
+}
+
+}  // namespace
+
+Status RegisterMilterCallbacks(Filter& filter) {
+  if (g_filter != nullptr) return Status::Internal("milter callbacks registered twice");
+  g_filter = &filter;
+  smfiDesc desc{};
+  desc.xxfi_name = const_cast<char*>("bounce-milter");
+  desc.xxfi_version = SMFI_VERSION;
+  desc.xxfi_flags = SMFIF_ADDHDRS;
+  desc.xxfi_connect = &OnConnect;
+  desc.xxfi_envfrom = &OnEnvFrom;
+  desc.xxfi_envrcpt = &OnEnvRcpt;
+  desc.xxfi_header = &OnHeader;
+  desc.xxfi_eoh = &OnEndOfHeaders;
+  desc.xxfi_body = &OnBody;
+  desc.xxfi_eom = &OnEndOfMessage;
+  desc.xxfi_abort = &OnAbort;
+  desc.xxfi_close = &OnClose;
+  if (smfi_register(desc) != MI_SUCCESS) return Status::Internal("smfi_register failed");
+  return Status::Ok();
+}
+
+}  // namespace bm

@@ -1,0 +1,383 @@
+#include "milter/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include "common/file_util.h"
+#include "milter/config_values.h"
+#include "milter/reply.h"
+
+namespace bm {
+namespace {
+
+// ---- setters, one per value type; each is instantiated per Config field ----
+
+template <auto Field>
+Status SetString(Config& c, std::string_view v) {
+  c.*Field = std::string(v);
+  return Status::Ok();
+}
+
+template <auto Field, std::size_t Min, std::size_t Max>
+Status SetSize(Config& c, std::string_view v) {
+  Result<std::size_t> n = ParseSize(v, Min, Max);
+  if (!n.ok()) return n.status();
+  c.*Field = *n;
+  return Status::Ok();
+}
+
+template <auto Field, long long Min, long long Max>
+Status SetInt(Config& c, std::string_view v) {
+  Result<long long> n = ParseInteger(v, Min, Max);
+  if (!n.ok()) return n.status();
+  c.*Field = static_cast<int>(*n);
+  return Status::Ok();
+}
+
+template <auto Field>
+Status SetBool(Config& c, std::string_view v) {
+  Result<bool> b = ParseBool(v);
+  if (!b.ok()) return b.status();
+  c.*Field = *b;
+  return Status::Ok();
+}
+
+template <auto Field>
+Status SetErrorAction(Config& c, std::string_view v) {
+  Result<ErrorAction> a = ParseErrorAction(v);
+  if (!a.ok()) return a.status();
+  c.*Field = *a;
+  return Status::Ok();
+}
+
+template <auto Field>
+Status SetInboundAction(Config& c, std::string_view v) {
+  Result<InboundAction> a = ParseInboundAction(v);
+  if (!a.ok()) return a.status();
+  c.*Field = *a;
+  return Status::Ok();
+}
+
+template <auto Field>
+Status SetWordList(Config& c, std::string_view v) {
+  c.*Field = SplitList(v);
+  return Status::Ok();
+}
+
+Status SetSocket(Config& c, std::string_view v) {
+  Status s = ValidateSocketSpec(v);
+  if (!s.ok()) return s;
+  c.socket = std::string(v);
+  return Status::Ok();
+}
+
+Status SetSocketMode(Config& c, std::string_view v) {
+  Result<std::uint32_t> mode = ParseOctalMode(v);
+  if (!mode.ok()) return mode.status();
+  c.socket_mode = *mode;
+  return Status::Ok();
+}
+
+Status SetMode(Config& c, std::string_view v) {
+  if (EqualsIgnoreCase(v, "enforce")) {
+    c.mode = Mode::kEnforce;
+  } else if (EqualsIgnoreCase(v, "monitor")) {
+    c.mode = Mode::kMonitor;
+  } else {
+    return Status::InvalidArgument("expected enforce or monitor, got '" + std::string(v) + "'");
+  }
+  return Status::Ok();
+}
+
+Status SetLogLevel(Config& c, std::string_view v) {
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warning",
+                                                 "error", "critical", "off"};
+  for (std::string_view level : kLevels) {
+    if (EqualsIgnoreCase(v, level)) {
+      c.log_level = std::string(level);
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("unknown log level '" + std::string(v) + "'");
+}
+
+Status SetLogTarget(Config& c, std::string_view v) {
+  if (v == "stderr" || v == "syslog" || (v.starts_with("file:/") && v.size() > 6)) {
+    c.log_target = std::string(v);
+    return Status::Ok();
+  }
+  return Status::InvalidArgument("expected stderr, syslog or file:/path, got '" +
+                                 std::string(v) + "'");
+}
+
+Status SetLogFormat(Config& c, std::string_view v) {
+  if (EqualsIgnoreCase(v, "text")) {
+    c.log_format = LogFormat::kText;
+  } else if (EqualsIgnoreCase(v, "json")) {
+    c.log_format = LogFormat::kJson;
+  } else {
+    return Status::InvalidArgument("expected text or json, got '" + std::string(v) + "'");
+  }
+  return Status::Ok();
+}
+
+Status SetOutboundClients(Config& c, std::string_view v) {
+  std::vector<NetRange> nets;
+  for (const std::string& item : SplitList(v)) {
+    Result<NetRange> net = ParseNetRange(item);
+    if (!net.ok()) return net.status();
+    nets.push_back(std::move(*net));
+  }
+  c.outbound_clients = std::move(nets);
+  return Status::Ok();
+}
+
+Status SetSuppressedReply(Config& c, std::string_view v) {
+  Status s = ValidateReplyTemplate(v);
+  if (!s.ok()) return s;
+  c.suppressed_reply = std::string(v);
+  return Status::Ok();
+}
+
+Status SetTemporaryClass(Config& c, std::string_view v) {
+  if (EqualsIgnoreCase(v, "4xx")) {
+    c.temporary_suppression_class = 4;
+  } else if (EqualsIgnoreCase(v, "5xx")) {
+    c.temporary_suppression_class = 5;
+  } else {
+    return Status::InvalidArgument("expected 4xx or 5xx, got '" + std::string(v) + "'");
+  }
+  return Status::Ok();
+}
+
+constexpr std::size_t kKiB = 1024;
+constexpr std::size_t kMiB = 1024 * kKiB;
+
+// THE key table. Order = order in the docs and in the default config file.
+const ConfigKey kKeys[] = {
+    {"Socket", "socket", "inet:8895@127.0.0.1",
+     "inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH or local:/PATH",
+     "Where the daemon listens for the MTA, in libmilter syntax (note: Postfix writes the same "
+     "socket as inet:HOST:PORT). A unix socket is created before privileges are dropped and is "
+     "then given to SocketOwner with SocketMode.",
+     &SetSocket, false},
+    {"UserID", "user[:group]", "", "",
+     "Run as this user (and group; default: the user's primary group) once the socket is open. "
+     "Empty: keep the user the daemon was started as. Starting as root without UserID logs a "
+     "warning.",
+     &SetString<&Config::user_id>, false},
+    {"SocketOwner", "user[:group]", "", "",
+     "Owner of a unix socket. Empty: the UserID user, or root when UserID is empty. Postfix "
+     "connects as user postfix, which must be the owner or in the group.",
+     &SetString<&Config::socket_owner>, false},
+    {"SocketMode", "octal mode", "0660", "0000 to 0777",
+     "Permission bits of a unix socket.", &SetSocketMode, false},
+    {"PidFile", "path", "", "",
+     "Write the daemon's process id to this file at start and remove it at exit. Empty: no "
+     "file.",
+     &SetString<&Config::pid_file>, false},
+    {"StorePath", "path", "/var/lib/bounce-milter/store", "",
+     "Directory of the LMDB suppression store shared with bouncectl. Created when missing.",
+     &SetString<&Config::store_path>, false},
+    {"StoreRetryInterval", "seconds", "10", "1 to 3600",
+     "When the store cannot be opened, the daemon keeps running, applies On-StoreError, and "
+     "tries again at most this often.",
+     &SetInt<&Config::store_retry_seconds, 1, 3600>, false},
+    {"RulesFile", "path", "", "",
+     "Classification rules (docs/rules.md). Empty: the rules built into the daemon. Re-read "
+     "on SIGHUP; a broken file is logged and the rules in use stay.",
+     &SetString<&Config::rules_file>},
+    {"Mode", "enforce|monitor", "enforce", "",
+     "enforce refuses suppressed recipients. monitor records bounces the same way but only "
+     "logs the recipients it would have refused.",
+     &SetMode},
+    {"On-StoreError", "accept|tempfail|reject", "tempfail", "",
+     "Answer for an outbound recipient when the store cannot be read. Inbound bounces that "
+     "cannot be recorded are always answered with tempfail so the MTA retries them.",
+     &SetErrorAction<&Config::on_store_error>},
+    {"On-InternalError", "accept|tempfail|reject", "accept", "",
+     "Answer when the daemon itself fails (a bug, out of memory) in any callback.",
+     &SetErrorAction<&Config::on_internal_error>},
+    {"MaxMessageSize", "size", "10M", "64K to 1G",
+     "Bytes of a bounce (headers and body) kept for parsing. Beyond it the daemon stops "
+     "collecting, logs the fact, and accepts the message without recording it. Accepts K, M "
+     "and G suffixes.",
+     &SetSize<&Config::max_message_size, 64 * kKiB, 1024 * kMiB>},
+    {"MaxRecipients", "integer", "1000", "1 to 100000",
+     "Recipients checked or kept per message; recipients beyond are passed without a check "
+     "and logged.",
+     &SetSize<&Config::max_recipients, 1, 100000>},
+    {"MaxMimeDepth", "integer", "32", "1 to 256",
+     "MIME nesting the parser follows in one bounce.",
+     &SetInt<&Config::max_mime_depth, 1, 256>},
+    {"MaxMimeParts", "integer", "2000", "1 to 100000",
+     "MIME parts the parser visits in one bounce.",
+     &SetInt<&Config::max_mime_parts, 1, 100000>},
+    {"MilterTimeout", "seconds", "300", "10 to 7200",
+     "How long libmilter waits for the MTA on a connection before giving up on it.",
+     &SetInt<&Config::milter_timeout, 10, 7200>, false},
+    {"ListenBacklog", "integer", "128", "1 to 65535",
+     "listen(2) backlog of the milter socket.",
+     &SetInt<&Config::listen_backlog, 1, 65535>, false},
+    {"LogLevel", "level", "info", "trace, debug, info, warning, error, critical, off",
+     "Least severe message logged. Decisions are logged at info.", &SetLogLevel},
+    {"LogTarget", "stderr|syslog|file:/PATH", "stderr", "",
+     "Where log lines go. syslog uses facility mail and ident bounce-milter. A file is "
+     "opened for appending before privileges are dropped; rotate it with copytruncate "
+     "(contrib/bounce-milter.logrotate).",
+     &SetLogTarget, false},
+    {"LogFormat", "text|json", "text", "",
+     "text: one readable line per event. json: one JSON object per line (decisions carry "
+     "their fields as JSON members).",
+     &SetLogFormat, false},
+    {"BounceAddresses", "list", "", "",
+     "Recipient patterns that mark a message as a bounce even when its envelope sender is not "
+     "empty, e.g. bounces@example.com, bounces+*@example.com (VERP). Case-insensitive globs: "
+     "* any run of characters, ? one character.",
+     &SetWordList<&Config::bounce_addresses>},
+    {"InboundAction-Dsn", "accept|tag|discard", "tag", "",
+     "What happens to a recorded delivery status notification: accept it unchanged, tag it "
+     "with an X-Bounce-Classification header, or discard it.",
+     &SetInboundAction<&Config::inbound_dsn>},
+    {"InboundAction-AutoReply", "accept|tag|discard", "accept", "",
+     "Same, for auto-replies (vacation, out of office).",
+     &SetInboundAction<&Config::inbound_autoreply>},
+    {"InboundAction-Feedback", "accept|tag|discard", "tag", "",
+     "Same, for ARF feedback reports (complaints).",
+     &SetInboundAction<&Config::inbound_feedback>},
+    {"InboundAction-NotBounce", "accept|tag|discard", "accept", "",
+     "Same, for a message that looked like a bounce by its envelope but whose content is not "
+     "one.",
+     &SetInboundAction<&Config::inbound_not_bounce>},
+    {"OutboundClients", "list of networks", "127.0.0.0/8, ::1/128", "",
+     "Mail from clients in these networks is outbound: its recipients are checked against "
+     "the store. Postfix presents locally submitted mail (sendmail, pickup) as 127.0.0.1.",
+     &SetOutboundClients},
+    {"OutboundDaemons", "list", "", "",
+     "Mail received by a Postfix service whose {daemon_name} is in this list (set in "
+     "master.cf with -o milter_macro_daemon_name=NAME) is outbound.",
+     &SetWordList<&Config::outbound_daemons>},
+    {"OutboundAuthenticated", "yes|no", "yes", "",
+     "Mail from SMTP-authenticated senders ({auth_authen} set) is outbound.",
+     &SetBool<&Config::outbound_authenticated>},
+    {"SuppressedReply", "template", "<{address}>: recipient suppressed ({reason} since {since})",
+     "at most 400 bytes; placeholders {address} {reason} {since} {until} {state}",
+     "Text of the reply to a suppressed recipient. The daemon puts 550 5.1.1 (permanent "
+     "suppression) or the TemporarySuppressionReply codes in front. {since} and {until} are "
+     "UTC dates (YYYY-MM-DD).",
+     &SetSuppressedReply},
+    {"TemporarySuppressionReply", "4xx|5xx", "4xx", "",
+     "Reply class for a temporarily suppressed recipient: 4xx answers 450 4.2.1 (the sender "
+     "retries later), 5xx answers 550 5.2.1.",
+     &SetTemporaryClass},
+};
+
+constexpr std::size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
+
+const ConfigKey* FindKey(std::string_view name, std::size_t* index) {
+  for (std::size_t i = 0; i < kKeyCount; ++i) {
+    if (EqualsIgnoreCase(kKeys[i].name, name)) {
+      *index = i;
+      return &kKeys[i];
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string_view ErrorActionName(ErrorAction a) {
+  switch (a) {
+    case ErrorAction::kAccept: return "accept";
+    case ErrorAction::kTempfail: return "tempfail";
+    case ErrorAction::kReject: return "reject";
+  }
+  return "?";
+}
+
+std::string_view InboundActionName(InboundAction a) {
+  switch (a) {
+    case InboundAction::kAccept: return "accept";
+    case InboundAction::kTag: return "tag";
+    case InboundAction::kDiscard: return "discard";
+  }
+  return "?";
+}
+
+std::span<const ConfigKey> ConfigKeys() { return {kKeys, kKeyCount}; }
+
+Config DefaultConfig() {
+  Config c;
+  c.raw_values.resize(kKeyCount);
+  for (std::size_t i = 0; i < kKeyCount; ++i) {
+    // A default that does not parse is a bug caught by config_test.
+    (void)kKeys[i].set(c, kKeys[i].default_value);
+    c.raw_values[i] = std::string(kKeys[i].default_value);
+  }
+  return c;
+}
+
+Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view text,
+                                                       std::string_view source_name) {
+  auto config = std::make_shared<Config>(DefaultConfig());
+  std::vector<bool> seen(kKeyCount, false);
+  int line_number = 0;
+  for (std::string_view line : SplitLines(text)) {
+    ++line_number;
+    auto error = [&](const std::string& message) {
+      return Status::InvalidArgument(std::string(source_name) + ":" +
+                                     std::to_string(line_number) + ": " + message);
+    };
+    std::string_view content = Trim(StripComment(line));
+    if (content.empty()) continue;
+    std::size_t blank = content.find_first_of(" \t");
+    std::string_view name = content.substr(0, blank);
+    std::string_view value =
+        blank == std::string_view::npos ? std::string_view() : Trim(content.substr(blank));
+    std::size_t index = 0;
+    const ConfigKey* key = FindKey(name, &index);
+    if (key == nullptr) return error("unknown key '" + std::string(name) + "'");
+    if (seen[index]) return error("key '" + std::string(key->name) + "' set twice");
+    seen[index] = true;
+    Status s = key->set(*config, value);
+    if (!s.ok()) return error(std::string(key->name) + ": " + s.message());
+    config->raw_values[index] = std::string(value);
+  }
+  return std::shared_ptr<const Config>(std::move(config));
+}
+
+Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path) {
+  Result<std::string> text = ReadFileBounded(path, 1 * kMiB);
+  if (!text.ok()) return text.status();
+  return LoadConfigString(*text, path);
+}
+
+std::vector<std::string_view> RestartOnlyChanges(const Config& a, const Config& b) {
+  std::vector<std::string_view> changed;
+  for (std::size_t i = 0; i < kKeyCount; ++i) {
+    if (!kKeys[i].reloadable && a.raw_values.at(i) != b.raw_values.at(i)) {
+      changed.push_back(kKeys[i].name);
+    }
+  }
+  return changed;
+}
+
+std::string ConfigKeysMarkdown() {
+  std::string md;
+  for (const ConfigKey& key : kKeys) {
+    md += "### " + std::string(key.name) + "\n\n";
+    md += "- Type: " + std::string(key.type) + "\n";
+    md += "- Default: " +
+          (key.default_value.empty() ? std::string("(empty)")
+                                     : "`" + std::string(key.default_value) + "`") +
+          "\n";
+    if (!key.bounds.empty()) md += "- Bounds: " + std::string(key.bounds) + "\n";
+    md += std::string("- On SIGHUP: ") + (key.reloadable ? "reloaded" : "needs a restart") +
+          "\n\n";
+    md += std::string(key.doc) + "\n\n";
+  }
+  return md;
+}
+
+}  // namespace bm

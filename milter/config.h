@@ -1,0 +1,117 @@
+// Config: the daemon's settings, loaded from an OpenDKIM-style file.
+//
+// File format: one `Key value` per line; the key is case-insensitive, the
+// value is the rest of the line with surrounding blanks removed; `#` starts a
+// comment at the beginning of a line or after a blank; empty lines are
+// ignored. List values are separated by commas and/or blanks. Every key, its
+// type, default, bounds and meaning is declared exactly once, in the key table
+// (ConfigKeys()); the loader, `bounce-milter -d` and docs/bounce-milter.conf.md
+// all come from that table.
+//
+// Loading is all-or-nothing: the first bad line rejects the whole file with
+// "file:line: message". A loaded Config is immutable; the daemon shares it
+// between threads as std::shared_ptr<const Config>.
+#ifndef BM_MILTER_CONFIG_H_
+#define BM_MILTER_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "milter/matchers.h"
+
+namespace bm {
+
+enum class Mode { kEnforce, kMonitor };
+// What to answer when something goes wrong (OpenDKIM's On-* actions).
+enum class ErrorAction { kAccept, kTempfail, kReject };
+// What to do with an inbound bounce after it has been recorded.
+enum class InboundAction { kAccept, kTag, kDiscard };
+enum class LogFormat { kText, kJson };
+
+std::string_view ErrorActionName(ErrorAction a);
+std::string_view InboundActionName(InboundAction a);
+
+// Field defaults live in the key table, not here: a Config obtained from
+// DefaultConfig() or LoadConfig*() has every field set from it.
+struct Config {
+  std::string socket;
+  std::string user_id;       // "user" or "user:group"; empty = keep the current user
+  std::string socket_owner;  // owner of a unix socket; empty = UserID's user
+  std::uint32_t socket_mode = 0;
+  std::string pid_file;
+  std::string store_path;
+  std::string rules_file;  // empty = the embedded default rules
+  Mode mode = Mode::kEnforce;
+  ErrorAction on_store_error = ErrorAction::kTempfail;
+  ErrorAction on_internal_error = ErrorAction::kAccept;
+  int store_retry_seconds = 0;
+
+  std::size_t max_message_size = 0;
+  std::size_t max_recipients = 0;
+  int max_mime_depth = 0;
+  int max_mime_parts = 0;
+  int milter_timeout = 0;
+  int listen_backlog = 0;
+
+  std::string log_level;
+  std::string log_target;  // stderr | syslog | file:/path
+  LogFormat log_format = LogFormat::kText;
+
+  std::vector<std::string> bounce_addresses;  // glob patterns: bounces+*@example.com
+  InboundAction inbound_dsn = InboundAction::kTag;
+  InboundAction inbound_autoreply = InboundAction::kAccept;
+  InboundAction inbound_feedback = InboundAction::kTag;
+  InboundAction inbound_not_bounce = InboundAction::kAccept;
+
+  std::vector<NetRange> outbound_clients;
+  std::vector<std::string> outbound_daemons;
+  bool outbound_authenticated = true;
+
+  std::string suppressed_reply;            // template: {address} {reason} {since} {until}
+  int temporary_suppression_class = 4;     // 4 -> 450 4.2.1, 5 -> 550 5.2.1
+
+  // The value text each key was last set from (defaults included), indexed
+  // like ConfigKeys(); lets a reload tell which keys changed.
+  std::vector<std::string> raw_values;
+};
+
+// One entry of the key table.
+struct ConfigKey {
+  std::string_view name;           // as written in the file and the docs
+  std::string_view type;           // "string", "size", "integer", "yes|no", "a|b|c", "list", ...
+  std::string_view default_value;  // as written in a config file; "" = empty
+  std::string_view bounds;         // human-readable bounds, "" when any value of the type goes
+  std::string_view doc;            // one paragraph
+  // Parses value into config; errors are a message without file:line.
+  Status (*set)(Config& config, std::string_view value);
+  bool reloadable = true;  // false: a change needs a restart (logged on SIGHUP)
+};
+
+std::span<const ConfigKey> ConfigKeys();
+
+// Every key at its default.
+Config DefaultConfig();
+
+// Parses config text; source_name is used in "name:line: message" errors.
+Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view text,
+                                                       std::string_view source_name);
+// Reads (bounded, 1 MiB) and parses a file. Errors: kNotFound, kIOError,
+// kInvalidArgument ("path:line: message").
+Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
+
+// Names of the keys whose value differs between a and b and that need a
+// restart to take effect (for the reload log line).
+std::vector<std::string_view> RestartOnlyChanges(const Config& a, const Config& b);
+
+// Markdown for docs/bounce-milter.conf.md's key section, from the table.
+std::string ConfigKeysMarkdown();
+
+}  // namespace bm
+
+#endif  // BM_MILTER_CONFIG_H_

@@ -1,0 +1,41 @@
+// Value parsers of the config file, shared by the key table's setters. Each
+// returns kInvalidArgument with a message that names the bad value (the
+// loader adds file:line and the key).
+#ifndef BM_MILTER_CONFIG_VALUES_H_
+#define BM_MILTER_CONFIG_VALUES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "milter/config.h"
+
+namespace bm {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string_view Trim(std::string_view s);
+// Drops a comment: '#' at the start of the line or after a blank.
+std::string_view StripComment(std::string_view line);
+// Lines split on LF; a trailing CR is dropped.
+std::vector<std::string_view> SplitLines(std::string_view text);
+// "a, b c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(std::string_view value);
+
+// "1048576", "64K", "10M", "1G" within [min, max].
+Result<std::size_t> ParseSize(std::string_view v, std::size_t min, std::size_t max);
+Result<long long> ParseInteger(std::string_view v, long long min, long long max);
+// yes/no, true/false, on/off, 1/0.
+Result<bool> ParseBool(std::string_view v);
+Result<ErrorAction> ParseErrorAction(std::string_view v);
+Result<InboundAction> ParseInboundAction(std::string_view v);
+// "0660" -> 0660; at most 0777.
+Result<std::uint32_t> ParseOctalMode(std::string_view v);
+// libmilter socket syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH, local:/PATH.
+Status ValidateSocketSpec(std::string_view spec);
+
+}  // namespace bm
+
+#endif  // BM_MILTER_CONFIG_VALUES_H_

@@ -1,0 +1,98 @@
+// Filter: what bounce-milter does at each step of an SMTP transaction.
+//
+// Inbound: a message with a null envelope sender, or addressed to one of the
+// BounceAddresses, is collected (bounded by MaxMessageSize), parsed, classified
+// and recorded at end of message; then accepted, tagged or discarded by kind.
+// A bounce that cannot be recorded is answered TEMPFAIL so the MTA retries.
+// Recipients of such a message are never refused (Postfix cannot take a
+// refused recipient of its own DSN).
+//
+// Outbound: for mail from SMTP-authenticated senders, OutboundClients or
+// OutboundDaemons, each recipient is looked up; a suppressed one is refused
+// with the SuppressedReply (Mode enforce) or only logged (Mode monitor).
+// Accepted recipients are counted per receiving domain.
+//
+// Handlers never throw on bad input; the trampolines in callbacks.cc catch
+// anything else and apply On-InternalError.
+//
+// Thread safety: a Filter is shared by all connections; a ConnectionContext
+// belongs to one connection, which libmilter serves on one thread at a time.
+#ifndef BM_MILTER_FILTER_H_
+#define BM_MILTER_FILTER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "milter/matchers.h"
+#include "milter/mta_session.h"
+#include "milter/policy.h"
+#include "milter/reply.h"
+#include "milter/store_access.h"
+
+struct sockaddr;
+
+namespace bm {
+
+// State of one message; cleared at the start of each message and on abort.
+struct MessageContext {
+  std::string sender;           // bare envelope sender, "" for a null sender
+  bool null_sender = false;
+  bool to_bounce_address = false;  // a recipient matched BounceAddresses
+  bool outbound = false;
+  std::size_t recipients_seen = 0;
+  std::map<std::string, std::uint64_t> accepted_per_domain;  // outbound counting
+  std::string raw;              // collected headers + body of a bounce
+  bool too_large = false;
+
+  bool IsBounceCandidate() const { return null_sender || to_bounce_address; }
+};
+
+// State of one connection, from connect to close.
+struct ConnectionContext {
+  std::shared_ptr<const Policy> policy;  // snapshot taken at connect
+  std::string client_host;
+  std::optional<IpAddress> client_ip;
+  bool outbound_client = false;  // client_ip in OutboundClients
+  MessageContext message;
+};
+
+class Filter {
+ public:
+  using Clock = std::function<std::int64_t()>;  // unix seconds
+
+  // REQUIRES: policy and store outlive the filter.
+  Filter(const PolicyHolder& policy, StoreAccess& store, Clock clock);
+
+  std::unique_ptr<ConnectionContext> OnConnect(std::string_view hostname, const sockaddr* addr);
+  Verdict OnEnvFrom(ConnectionContext& c, MtaSession& mta, std::string_view sender);
+  Verdict OnEnvRcpt(ConnectionContext& c, MtaSession& mta, std::string_view recipient);
+  Verdict OnHeader(ConnectionContext& c, std::string_view name, std::string_view value);
+  Verdict OnEndOfHeaders(ConnectionContext& c, MtaSession& mta);
+  Verdict OnBody(ConnectionContext& c, MtaSession& mta, std::string_view chunk);
+  Verdict OnEndOfMessage(ConnectionContext& c, MtaSession& mta);
+  void OnAbort(ConnectionContext& c);
+
+  // The verdict for an internal error (On-InternalError of the connection's
+  // snapshot, or of the current policy when there is no connection yet).
+  Verdict InternalErrorVerdict(const ConnectionContext* c) const;
+
+ private:
+  Verdict CheckRecipient(ConnectionContext& c, MtaSession& mta, const std::string& recipient);
+  Verdict IngestBounce(ConnectionContext& c, MtaSession& mta);
+  // Counts the accepted outbound recipients of the message (once).
+  void CountOutbound(ConnectionContext& c);
+  void Append(ConnectionContext& c, std::string_view bytes);
+
+  const PolicyHolder& policy_;
+  StoreAccess& store_;
+  Clock clock_;
+};
+
+}  // namespace bm
+
+#endif  // BM_MILTER_FILTER_H_

@@ -1,0 +1,212 @@
+// bounce-milter: the milter daemon. See docs/bounce-milter.md.
+//
+// SECURITY: started as root, it opens its socket (and pid/log files), then
+// drops to UserID before it serves a connection or opens the store.
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "milter/callbacks.h"
+#include "milter/filter.h"
+#include "milter/logging.h"
+#include "milter/policy.h"
+#include "milter/process.h"
+#include "milter/store_access.h"
+#include "parser/parser.h"
+
+namespace bm {
+namespace {
+
+constexpr const char* kDefaultConfigPath = "/etc/bounce-milter.conf";
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+
+struct Options {
+  std::string config_path;  // -c
+  bool foreground = false;  // -f
+  bool check_only = false;  // -n
+  bool print_keys = false;  // -d
+};
+
+void Usage(std::FILE* out) {
+  std::fputs(
+      "usage: bounce-milter [-f] [-n] [-d] [-c FILE]\n"
+      "  -c FILE  configuration file (default /etc/bounce-milter.conf; when that is\n"
+      "           missing the built-in defaults are used)\n"
+      "  -f       stay in the foreground\n"
+      "  -n       check the configuration and rules, then exit\n"
+      "  -d       print the configuration keys (markdown) and exit\n",
+      out);
+}
+
+// The config file to read: -c, else the default path when it exists, else
+// none (built-in defaults). Evaluated again on SIGHUP, so creating the
+// default file and sending SIGHUP takes it into use.
+std::string ConfigPathToUse(const Options& options) {
+  if (!options.config_path.empty()) return options.config_path;
+  std::error_code ec;
+  return std::filesystem::exists(kDefaultConfigPath, ec) ? kDefaultConfigPath : "";
+}
+
+void Reload(PolicyHolder& holder, const Options& options) {
+  const std::string path = ConfigPathToUse(options);
+  Result<std::shared_ptr<const Policy>> next = LoadPolicy(path);
+  if (!next.ok()) {
+    spdlog::error("reload failed, still serving the previous configuration and rules: {}",
+                  next.status().ToString());
+    return;
+  }
+  std::shared_ptr<const Policy> current = holder.Current();
+  for (std::string_view key : RestartOnlyChanges(*current->config, *(*next)->config)) {
+    spdlog::warn("reload: {} changed; the new value takes effect after a restart", key);
+  }
+  ApplyLogLevel(*(*next)->config);
+  holder.Replace(*next);
+  spdlog::info("reloaded {} ({} rules)", path.empty() ? "built-in defaults" : path,
+               (*next)->rules->size());
+}
+
+// Waits for SIGHUP (reload) until told to stop with SIGUSR2. SIGTERM and
+// SIGINT are libmilter's: they make smfi_main() return.
+class SignalThread {
+ public:
+  SignalThread(PolicyHolder& holder, const Options& options)
+      : thread_([&holder, &options] {
+          sigset_t set;
+          sigemptyset(&set);
+          sigaddset(&set, SIGHUP);
+          sigaddset(&set, SIGUSR2);
+          for (;;) {
+            int sig = sigwaitinfo(&set, nullptr);
+            if (sig == SIGUSR2) return;
+            if (sig == SIGHUP) Reload(holder, options);
+          }
+        }) {}
+  ~SignalThread() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+};
+
+int Run(const Options& options) {
+  GMimeLibrary gmime;
+  const std::string path = ConfigPathToUse(options);
+  Result<std::shared_ptr<const Policy>> loaded = LoadPolicy(path);
+  if (!loaded.ok()) {
+    spdlog::critical("{}", loaded.status().ToString());
+    return kExitConfig;
+  }
+  std::shared_ptr<const Policy> policy = *loaded;
+  const Config& config = *policy->config;
+  if (options.check_only) {
+    std::printf("%s: OK (%zu rules)\n", path.empty() ? "built-in defaults" : path.c_str(),
+                policy->rules->size());
+    return 0;
+  }
+  Status s = SetupLogging(config);
+  if (!s.ok()) {
+    spdlog::critical("{}", s.ToString());
+    return kExitConfig;
+  }
+  if (path.empty()) {
+    spdlog::info("no configuration file ({} not found, no -c): running on built-in defaults",
+                 kDefaultConfigPath);
+  }
+  if (!options.foreground) {
+    s = Daemonize(config.log_target == "stderr");
+    if (!s.ok()) {
+      spdlog::critical("{}", s.ToString());
+      return 1;
+    }
+  }
+  // Before any thread exists, so every thread inherits the mask and only the
+  // signal thread receives these.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  if (!config.pid_file.empty() && !(s = WritePidFile(config.pid_file)).ok()) {
+    spdlog::critical("{}", s.ToString());
+    return 1;
+  }
+  PolicyHolder holder(policy);
+  StoreAccess store(config.store_path, config.store_retry_seconds);
+  Filter filter(holder, store, [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+  if (!(s = RegisterMilterCallbacks(filter)).ok()) {
+    spdlog::critical("{}", s.ToString());
+    return 1;
+  }
+  smfi_setconn(const_cast<char*>(config.socket.c_str()));
+  smfi_settimeout(config.milter_timeout);
+  smfi_setbacklog(config.listen_backlog);
+  if (smfi_opensocket(true) != MI_SUCCESS) {
+    spdlog::critical("cannot open milter socket {}", config.socket);
+    return 1;
+  }
+  const std::string& owner = config.socket_owner.empty() ? config.user_id : config.socket_owner;
+  if (!(s = SetSocketPermissions(config.socket, owner, config.socket_mode)).ok()) {
+    spdlog::critical("socket {}: {}", config.socket, s.ToString());
+    return 1;
+  }
+  if (!(s = DropPrivileges(config.user_id)).ok()) {
+    spdlog::critical("UserID {}: {}", config.user_id, s.ToString());
+    return 1;
+  }
+  if (geteuid() == 0) spdlog::warn("running as root: set UserID to drop privileges");
+  if (!(s = store.Open()).ok()) {
+    spdlog::error("store {} unavailable ({}); applying On-StoreError until it opens",
+                  config.store_path, s.ToString());
+  }
+  int rc = 0;
+  {
+    SignalThread signals(holder, options);
+    spdlog::info("bounce-milter {} listening on {} (mode {}, {} rules)", BM_VERSION,
+                 config.socket, config.mode == Mode::kMonitor ? "monitor" : "enforce",
+                 policy->rules->size());
+    rc = smfi_main() == MI_SUCCESS ? 0 : 1;
+  }
+  if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
+  spdlog::info("bounce-milter stopped");
+  return rc;
+}
+
+}  // namespace
+}  // namespace bm
+
+int main(int argc, char** argv) {
+  bm::Options options;
+  int opt;
+  while ((opt = getopt(argc, argv, "c:fndh")) != -1) {
+    switch (opt) {
+      case 'c': options.config_path = optarg; break;
+      case 'f': options.foreground = true; break;
+      case 'n': options.check_only = true; break;
+      case 'd': options.print_keys = true; break;
+      case 'h': bm::Usage(stdout); return 0;
+      default: bm::Usage(stderr); return bm::kExitUsage;
+    }
+  }
+  if (optind != argc) {
+    bm::Usage(stderr);
+    return bm::kExitUsage;
+  }
+  if (options.print_keys) {
+    std::fputs(bm::ConfigKeysMarkdown().c_str(), stdout);
+    return 0;
+  }
+  return bm::Run(options);
+}

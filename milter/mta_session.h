@@ -1,0 +1,33 @@
+// MtaSession: the seam between the filter's handlers and libmilter.
+//
+// Handlers (milter/filter.h) see the MTA only through this interface, so they
+// run unchanged under libmilter (LibmilterSession in callbacks.cc) and in unit
+// tests (a recording implementation). One instance per callback invocation;
+// not shared between threads.
+#ifndef BM_MILTER_MTA_SESSION_H_
+#define BM_MILTER_MTA_SESSION_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "milter/reply.h"
+
+namespace bm {
+
+class MtaSession {
+ public:
+  virtual ~MtaSession() = default;
+  // Value of a macro such as "i", "{auth_authen}", "{daemon_name}";
+  // nullopt when the MTA did not send it.
+  virtual std::optional<std::string> Macro(const char* name) = 0;
+  // Reply used by the MTA for the verdict of the current callback.
+  // Returns false when the MTA side refused it.
+  virtual bool SetReply(const SmtpReply& reply) = 0;
+  // REQUIRES: called from the end-of-message handler only.
+  virtual bool AddHeader(const std::string& name, const std::string& value) = 0;
+};
+
+}  // namespace bm
+
+#endif  // BM_MILTER_MTA_SESSION_H_

@@ -1,0 +1,24 @@
+#include "milter/policy.h"
+
+namespace bm {
+
+Result<std::shared_ptr<const Policy>> LoadPolicy(const std::string& config_path) {
+  auto policy = std::make_shared<Policy>();
+  if (config_path.empty()) {
+    policy->config = std::make_shared<const Config>(DefaultConfig());
+  } else {
+    Result<std::shared_ptr<const Config>> config = LoadConfigFile(config_path);
+    if (!config.ok()) return config.status();
+    policy->config = std::move(*config);
+  }
+  if (policy->config->rules_file.empty()) {
+    policy->rules = RuleTable::Default();
+  } else {
+    Result<std::shared_ptr<const RuleTable>> rules = RuleTable::LoadFile(policy->config->rules_file);
+    if (!rules.ok()) return rules.status();
+    policy->rules = std::move(*rules);
+  }
+  return std::shared_ptr<const Policy>(std::move(policy));
+}
+
+}  // namespace bm

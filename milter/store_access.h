@@ -1,0 +1,68 @@
+// StoreAccess: the daemon's one door to the suppression store (store/).
+//
+// Opens the store lazily and keeps the daemon serving while it cannot be
+// opened: every call then fails with kUnavailable, and another open is tried
+// at most once per retry interval. Once open, the store stays open for the
+// life of the process.
+//
+// Thread safety: all methods may be called from any number of threads.
+#ifndef BM_MILTER_STORE_ACCESS_H_
+#define BM_MILTER_STORE_ACCESS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "parser/bounce_report.h"
+#include "rules/rule_table.h"
+
+namespace bm {
+
+class Store;
+
+// What outbound mail needs to know about one recipient.
+struct RecipientStatus {
+  bool refused = false;    // suppressed now (permanently or temporarily)
+  bool temporary = false;  // a temporary suppression (suppressed_until in the future)
+  std::string state;       // store state name, e.g. "suppressed"
+  std::string reason;
+  std::int64_t since = 0;  // first time it was suppressed / first bounce, unix seconds
+  std::int64_t until = 0;  // end of a temporary suppression, unix seconds
+};
+
+class StoreAccess {
+ public:
+  StoreAccess(std::string path, int retry_seconds);
+  ~StoreAccess();
+  StoreAccess(const StoreAccess&) = delete;
+  StoreAccess& operator=(const StoreAccess&) = delete;
+
+  // Tries to open now (at start-up, so a problem is logged at once).
+  Status Open();
+
+  Result<RecipientStatus> Check(std::string_view address, std::int64_t now);
+  // Durable when it returns OK (the store's group commit).
+  Status RecordReport(const BounceReport& report,
+                      const std::vector<ClassifiedRecipient>& classified, std::int64_t now);
+  Status CountSent(std::string_view domain, std::uint64_t recipients);
+
+ private:
+  // The open store, or kUnavailable.
+  Result<Store*> Get();
+
+  const std::string path_;
+  const int retry_seconds_;
+  std::mutex open_mu_;
+  std::int64_t last_attempt_ = 0;  // guarded by open_mu_
+  std::unique_ptr<Store> store_;   // set once, guarded by open_mu_
+  std::atomic<Store*> ready_{nullptr};
+};
+
+}  // namespace bm
+
+#endif  // BM_MILTER_STORE_ACCESS_H_
