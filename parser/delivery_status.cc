@@ -51,6 +51,25 @@ std::string_view StripTypePrefix(std::string_view value) {
   return Trim(value.substr(semi + 1));
 }
 
+std::string_view FindInlineDeliveryStatus(std::string_view text) {
+  std::size_t start = std::string_view::npos;
+  bool has_recipient = false;
+  std::size_t pos = 0;
+  while (pos < text.size() && !has_recipient) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    const std::string_view line = text.substr(pos, eol - pos);
+    const bool recipient = StartsWithIgnoreCase(line, "Final-Recipient:");
+    if (start == std::string_view::npos &&
+        (recipient || StartsWithIgnoreCase(line, "Reporting-MTA:"))) {
+      start = pos;
+    }
+    has_recipient = recipient;
+    pos = eol + 1;
+  }
+  return has_recipient ? text.substr(start) : std::string_view();
+}
+
 DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipients,
                                    std::size_t max_diagnostic_bytes) {
   DeliveryStatus out;

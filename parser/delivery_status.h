@@ -31,6 +31,12 @@ struct DeliveryStatus {
 DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipients,
                                    std::size_t max_diagnostic_bytes);
 
+// Delivery-status fields written into a text part instead of their own MIME
+// part: the text from the first line starting with Reporting-MTA: or
+// Final-Recipient: onwards, when a Final-Recipient: line exists. Empty
+// otherwise.
+std::string_view FindInlineDeliveryStatus(std::string_view text);
+
 // "dns; mx.example.com" -> "mx.example.com", "smtp; 550 ..." -> "550 ...".
 std::string_view StripTypePrefix(std::string_view value);
 

@@ -102,6 +102,12 @@ class Walker {
 
   Status WalkMultipart(GMimeMultipart* mp, const std::string& type, int depth) {
     const int n = g_mime_multipart_get_count(mp);
+    if (n == 0) {
+      // No boundary line was found: the whole body is the prologue.
+      const char* prologue = g_mime_multipart_get_prologue(mp);
+      if (prologue != nullptr) out_->texts.push_back(SanitizeUtf8(prologue));
+      return Status::Ok();
+    }
     if (type == "multipart/alternative") {
       // Read one rendering only: the plain text one when there is one.
       GMimeObject* chosen = nullptr;

@@ -66,6 +66,12 @@ OriginalMessage OriginalFromHeaders(const FieldGroup& fields) {
   return o;
 }
 
+// Microsoft's Junk Mail Reporting Program sends complaints as the returned
+// message alone, marked with the complaining recipient.
+bool IsMicrosoftFeedback(const FieldGroup& returned) {
+  return FindField(returned, "X-HmXmrOriginalRecipient") != nullptr;
+}
+
 bool LooksLikeMessageHeaders(const FieldGroup& fields) {
   return FindField(fields, "From") || FindField(fields, "To") || FindField(fields, "Subject") ||
          FindField(fields, "Message-ID");
@@ -140,10 +146,27 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     return report;
   }
 
-  if (!mime.delivery_status.empty()) {
+  if (IsMicrosoftFeedback(returned)) {
+    report.kind = ReportKind::kFeedback;
+    report.format = "jmrp";
+    RecipientResult r;
+    r.address = ExtractAddress(HeaderValue(returned, "X-HmXmrOriginalRecipient"));
+    r.feedback_type = "abuse";
+    report.recipients.push_back(std::move(r));
+    return report;
+  }
+
+  std::vector<std::string_view> status_bodies(mime.delivery_status.begin(),
+                                              mime.delivery_status.end());
+  const std::string all_text = JoinTexts(mime.texts);
+  if (status_bodies.empty()) {
+    const std::string_view inline_fields = FindInlineDeliveryStatus(all_text);
+    if (!inline_fields.empty()) status_bodies.push_back(inline_fields);
+  }
+  if (!status_bodies.empty()) {
     report.kind = ReportKind::kDsn;
     report.format = mime.global_delivery_status ? "rfc6533" : "rfc3464";
-    for (const std::string& body : mime.delivery_status) {
+    for (std::string_view body : status_bodies) {
       DeliveryStatus ds =
           ParseDeliveryStatus(body, limits.max_recipients - report.recipients.size(),
                               limits.max_diagnostic_bytes);

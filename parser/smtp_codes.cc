@@ -1,11 +1,15 @@
 #include "parser/smtp_codes.h"
 
+#include <vector>
+
 namespace bm {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsCodeClass(char c) { return c == '2' || c == '4' || c == '5'; }
+
+constexpr std::size_t kMaxCodes = 16;
 
 // Number of digits starting at text[i] (at most limit+1 are counted).
 std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
@@ -16,8 +20,9 @@ std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
 
 }  // namespace
 
-std::string FindEnhancedStatus(std::string_view text) {
-  for (std::size_t i = 0; i + 4 < text.size(); ++i) {
+std::vector<std::string> FindEnhancedStatuses(std::string_view text, std::size_t max_codes) {
+  std::vector<std::string> codes;
+  for (std::size_t i = 0; i + 4 < text.size() && codes.size() < max_codes; ++i) {
     if (!IsCodeClass(text[i]) || text[i + 1] != '.') continue;
     if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.')) continue;
     const std::size_t s = DigitRun(text, i + 2, 3);
@@ -30,13 +35,15 @@ std::string FindEnhancedStatus(std::string_view text) {
                               (text[end] == '.' && end + 1 < text.size() && IsDigit(text[end + 1])))) {
       continue;
     }
-    return std::string(text.substr(i, end - i));
+    codes.emplace_back(text.substr(i, end - i));
+    i = end;
   }
-  return {};
+  return codes;
 }
 
-std::string FindReplyCode(std::string_view text) {
-  for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
+std::vector<std::string> FindReplyCodes(std::string_view text, std::size_t max_codes) {
+  std::vector<std::string> codes;
+  for (std::size_t i = 0; i + 3 <= text.size() && codes.size() < max_codes; ++i) {
     if (!IsCodeClass(text[i]) || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
     if (i > 0) {
       const char p = text[i - 1];
@@ -47,9 +54,20 @@ std::string FindReplyCode(std::string_view text) {
       if (n != ' ' && n != '-' && n != '\t' && n != ')' && n != ']') continue;
       if (n == '-' && (i + 4 >= text.size() || !IsAlnum(text[i + 4]))) continue;
     }
-    return std::string(text.substr(i, 3));
+    codes.emplace_back(text.substr(i, 3));
+    i += 3;
   }
-  return {};
+  return codes;
+}
+
+std::string FindEnhancedStatus(std::string_view text) {
+  std::vector<std::string> codes = FindEnhancedStatuses(text, 1);
+  return codes.empty() ? std::string() : codes.front();
+}
+
+std::string FindReplyCode(std::string_view text) {
+  std::vector<std::string> codes = FindReplyCodes(text, 1);
+  return codes.empty() ? std::string() : codes.front();
 }
 
 bool IsGenericStatus(std::string_view status) {
@@ -58,13 +76,27 @@ bool IsGenericStatus(std::string_view status) {
 
 void RefineCodesFromDiagnostic(RecipientResult& r) {
   if (r.diagnostic.empty()) return;
-  if (r.reply_code.empty()) r.reply_code = FindReplyCode(r.diagnostic);
-  const std::string found = FindEnhancedStatus(r.diagnostic);
+  if (r.reply_code.empty()) {
+    // The first failure reply; a transcript also quotes the 250s before it.
+    std::vector<std::string> replies = FindReplyCodes(r.diagnostic, kMaxCodes);
+    for (const std::string& code : replies) {
+      if (code[0] != '2') {
+        r.reply_code = code;
+        break;
+      }
+    }
+    if (r.reply_code.empty() && !replies.empty()) r.reply_code = replies.front();
+  }
+  // A diagnostic that quotes several statuses (a relay's own text wrapping
+  // the remote answer) ends with the one that explains the failure.
+  std::vector<std::string> found = FindEnhancedStatuses(r.diagnostic, kMaxCodes);
+  while (!found.empty() && IsGenericStatus(found.back()) && found.size() > 1) found.pop_back();
   if (found.empty()) return;
+  const std::string& specific = found.back();
   if (r.status.empty()) {
-    r.status = found;
-  } else if (IsGenericStatus(r.status) && !IsGenericStatus(found) && found[0] == r.status[0]) {
-    r.status = found;
+    r.status = specific;
+  } else if (!IsGenericStatus(specific) && specific != r.status && specific[0] == r.status[0]) {
+    r.status = specific;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "parser/bounce_report.h"
 
@@ -17,17 +18,25 @@ namespace bm {
 // Empty when there is none.
 std::string FindEnhancedStatus(std::string_view text);
 
+// Every such code in text, in order, at most max_codes.
+std::vector<std::string> FindEnhancedStatuses(std::string_view text, std::size_t max_codes);
+
 // The first SMTP reply code (2xx, 4xx, 5xx) in text that is written as a
 // reply: a three-digit token followed by a blank, '-' or the end. Empty when
 // there is none.
 std::string FindReplyCode(std::string_view text);
 
+// Every such code in text, in order, at most max_codes.
+std::vector<std::string> FindReplyCodes(std::string_view text, std::size_t max_codes);
+
 // "5.0.0", "4.0.0": a status that names only the class.
 bool IsGenericStatus(std::string_view status);
 
-// Fills r.status and r.reply_code from r.diagnostic where the report left
-// them empty, and replaces a generic status by the more specific one of the
-// same class that the diagnostic names.
+// Fills r.reply_code from r.diagnostic when empty (the last reply code it
+// quotes), and r.status: when empty, or when the diagnostic names a
+// different, specific status of the same class (the remote server's own
+// answer is more precise than the relay's summary), the last specific status
+// the diagnostic quotes.
 void RefineCodesFromDiagnostic(RecipientResult& r);
 
 }  // namespace bm

@@ -111,6 +111,14 @@ bool AddressLedLine(std::string_view line, LedAddress* out) {
     if (!StartsWithIgnoreCase(t, "RCPT TO:")) return false;
   }
   while (!t.empty() && (t[0] == '*' || t[0] == '-' || t[0] == '#')) t = Trim(t.substr(1));
+  // Sendmail's "550 <user@example.com>... User unknown": a reply code, then
+  // the address in brackets.
+  if (t.size() > 5 && !FindReplyCode(t.substr(0, 4)).empty() && t[3] == ' ') {
+    std::string_view after = Trim(t.substr(4));
+    const std::string status = FindEnhancedStatus(after.substr(0, std::min<std::size_t>(after.size(), 9)));
+    if (!status.empty() && StartsWithIgnoreCase(after, status)) after = Trim(after.substr(status.size()));
+    if (!after.empty() && after[0] == '<' && after.find(">...") != std::string_view::npos) t = after;
+  }
   for (std::string_view label : kRecipientLabels) {
     if (StartsWithIgnoreCase(t, label)) {
       t = Trim(t.substr(label.size()));
@@ -133,6 +141,21 @@ bool AddressLedLine(std::string_view line, LedAddress* out) {
 }
 
 bool IsBlank(std::string_view line) { return Trim(line).empty(); }
+
+// An SMTP transcript line that explains nothing: a command we sent, or a
+// positive (2xx/3xx) reply.
+bool IsTranscriptNoise(std::string_view line) {
+  std::string_view t = Trim(line);
+  if (StartsWithIgnoreCase(t, ">>>") || StartsWithIgnoreCase(t, "In:")) return true;
+  if (StartsWithIgnoreCase(t, "<<<")) {
+    t = Trim(t.substr(3));
+  } else if (StartsWithIgnoreCase(t, "Out:")) {
+    t = Trim(t.substr(4));
+  } else {
+    return false;
+  }
+  return t.size() >= 3 && (t[0] == '2' || t[0] == '3') && t[1] >= '0' && t[1] <= '9';
+}
 
 class Decoder {
  public:
@@ -209,7 +232,7 @@ class Decoder {
   }
 
   bool LedAt(std::size_t i, LedAddress* led) const {
-    return AddressLedLine(lines_[i], led) && !Excluded(led->address);
+    return AddressLedLine(lines_[i], led) && !IsDaemonAddress(led->address);
   }
 
   // The paragraphs after line `from`, skipping blank and address lines first.
@@ -226,6 +249,7 @@ class Decoder {
         continue;
       }
       if (LedAt(i, &led)) break;
+      if (IsTranscriptNoise(lines_[i])) continue;
       text.append(lines_[i]);
       text += ' ';
       ++taken;
@@ -242,6 +266,7 @@ class Decoder {
       LedAddress next;
       for (; j < cut_ && j < i + 1 + kMaxDiagnosticLines; ++j) {
         if (IsBlank(lines_[j]) || LedAt(j, &next)) break;
+        if (IsTranscriptNoise(lines_[j])) continue;
         diagnostic += ' ';
         diagnostic.append(lines_[j]);
       }
@@ -276,6 +301,7 @@ class Decoder {
     std::string text;
     std::size_t e = b;
     for (; e < cut_ && !IsBlank(lines_[e]) && e - b < kMaxDiagnosticLines; ++e) {
+      if (IsTranscriptNoise(lines_[e])) continue;
       text.append(lines_[e]);
       text += ' ';
     }
