@@ -19,6 +19,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"parse", bm::cli::RunParse, "decode and classify bounce messages"},
     {"rules", bm::cli::RunRules, "check a rules file, or test which rule matches"},
+    {"keys", bm::cli::RunKeys, "generate, list or rotate the return-path signing keys"},
+    {"verify", bm::cli::RunVerify, "decode and check the tag of a signed return path"},
 };
 
 constexpr const char* kUsage =

@@ -19,6 +19,8 @@ inline constexpr int kExitNotFound = 3;   // check: no address is suppressed
 
 int RunParse(const Args& args);
 int RunRules(const Args& args);
+int RunKeys(const Args& args);
+int RunVerify(const Args& args);
 
 }  // namespace bm::cli
 
