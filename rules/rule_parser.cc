@@ -269,22 +269,23 @@ class Parser {
   // Catches typos that would make a rule silently never match.
   Status CheckGlob(Field field, const Token& value) {
     const std::string& v = value.text;
-    if (v == "none") return Status::Ok();
-    if (field == Field::kStatus && !AllOf(v, "0123456789.*?,")) {
-      return Error(value.line, "status '" + v + "' is not a status glob like 5.1.* (use ~ /regex/ for more)");
-    }
-    if (field == Field::kCode && !AllOf(v, "0123456789*?,")) {
-      return Error(value.line, "reply code '" + v + "' is not a code glob like 55? (use ~ /regex/ for more)");
-    }
-    if (field == Field::kKind) {
-      std::size_t start = 0;
-      while (start <= v.size()) {
-        std::size_t comma = std::min(v.find(',', start), v.size());
-        std::string word = v.substr(start, comma - start);
-        if (!KindFromWord(word)) {
-          return Error(value.line, "unknown kind '" + word + "' (known: dsn, autoreply, feedback, notbounce)");
-        }
-        start = comma + 1;
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      std::size_t comma = std::min(v.find(',', start), v.size());
+      std::string item = v.substr(start, comma - start);
+      start = comma + 1;
+      if (item == "none") continue;
+      if (field == Field::kStatus && !AllOf(item, "0123456789.*?")) {
+        return Error(value.line, "status '" + item +
+                                     "' is not a status glob like 5.1.* (use ~ /regex/ for more)");
+      }
+      if (field == Field::kCode && !AllOf(item, "0123456789*?")) {
+        return Error(value.line, "reply code '" + item +
+                                     "' is not a code glob like 55? (use ~ /regex/ for more)");
+      }
+      if (field == Field::kKind && !KindFromWord(item)) {
+        return Error(value.line, "unknown kind '" + item +
+                                     "' (known: dsn, autoreply, feedback, notbounce)");
       }
     }
     return Status::Ok();
