@@ -9,7 +9,7 @@ bool IsLocalChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
     case '.': case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_': case '`':
+    case '+': case '-': case '=': case '?': case '^': case '_': case '`':
     case '{': case '|': case '}': case '~':
       return true;
     default:

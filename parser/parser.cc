@@ -7,6 +7,7 @@
 #include "parser/delivery_status.h"
 #include "parser/feedback_report.h"
 #include "parser/mime_walk.h"
+#include "parser/ses_notification.h"
 #include "parser/smtp_codes.h"
 #include "parser/text_bounce.h"
 #include "parser/text_util.h"
@@ -129,7 +130,8 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     std::string a = ExtractAddress(HeaderValue(mime.headers, name));
     if (!a.empty()) text_options.excluded_addresses.push_back(std::move(a));
   }
-  const TextBounce text = DecodeTextBounce(JoinTexts(mime.texts), text_options);
+  const std::string text_body = JoinTexts(mime.texts);
+  const TextBounce text = DecodeTextBounce(text_body, text_options);
 
   FieldGroup returned = mime.returned_headers;
   if (!mime.has_returned_message && LooksLikeMessageHeaders(text.returned_headers)) {
@@ -156,11 +158,15 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     return report;
   }
 
+  if (DecodeSesNotification(text_body, limits.max_recipients,
+                            limits.max_diagnostic_bytes, &report)) {
+    return report;
+  }
+
   std::vector<std::string_view> status_bodies(mime.delivery_status.begin(),
                                               mime.delivery_status.end());
-  const std::string all_text = JoinTexts(mime.texts);
   if (status_bodies.empty()) {
-    const std::string_view inline_fields = FindInlineDeliveryStatus(all_text);
+    const std::string_view inline_fields = FindInlineDeliveryStatus(text_body);
     if (!inline_fields.empty()) status_bodies.push_back(inline_fields);
   }
   if (!status_bodies.empty()) {
@@ -191,16 +197,22 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
   if (header_says_bounce || report.kind == ReportKind::kDsn) {
     report.kind = ReportKind::kDsn;
     if (report.format.empty()) report.format = text.format;
+    // Without a recipient in the text, the X-Failed-Recipients header or
+    // else the returned message's single To address names it.
     const std::string* failed = FindField(mime.headers, "X-Failed-Recipients");
-    if (failed != nullptr) {
-      for (const AddressHit& hit : FindAddresses(*failed, limits.max_recipients)) {
-        RecipientResult r;
-        r.address = hit.address;
-        r.action = "failed";
-        r.diagnostic = text.summary;
-        RefineCodesFromDiagnostic(r);
-        report.recipients.push_back(std::move(r));
-      }
+    std::vector<AddressHit> named;
+    if (failed != nullptr) named = FindAddresses(*failed, limits.max_recipients);
+    if (named.empty()) {
+      named = FindAddresses(report.original.to, 2);
+      if (named.size() != 1) named.clear();
+    }
+    for (const AddressHit& hit : named) {
+      RecipientResult r;
+      r.address = hit.address;
+      r.action = "failed";
+      r.diagnostic = text.summary;
+      RefineCodesFromDiagnostic(r);
+      report.recipients.push_back(std::move(r));
     }
     return report;
   }
@@ -210,7 +222,7 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     report.format = "rfc3834";
     RecipientResult r;
     r.address = ExtractAddress(report.from);
-    r.diagnostic = CollapseWhitespace(JoinTexts(mime.texts), limits.max_diagnostic_bytes);
+    r.diagnostic = CollapseWhitespace(text_body, limits.max_diagnostic_bytes);
     report.recipients.push_back(std::move(r));
     return report;
   }

@@ -231,8 +231,22 @@ class Decoder {
     return false;
   }
 
+  // Line i introduces a recipient. Not when the line before says whose
+  // message it was ("A message sent by\n  <sender>\ncould not be ...").
   bool LedAt(std::size_t i, LedAddress* led) const {
-    return AddressLedLine(lines_[i], led) && !IsDaemonAddress(led->address);
+    if (!AddressLedLine(lines_[i], led)) return false;
+    std::size_t p = i;
+    while (p > 0 && IsBlank(lines_[p - 1])) --p;
+    if (p == 0) return true;
+    const std::string_view prev = Trim(lines_[p - 1]);
+    static constexpr std::string_view kSenderLeads[] = {"sent by", "from", "sender"};
+    for (std::string_view lead : kSenderLeads) {
+      if (prev.size() >= lead.size() &&
+          EqualsIgnoreCase(prev.substr(prev.size() - lead.size()), lead)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // The paragraphs after line `from`, skipping blank and address lines first.
@@ -281,7 +295,8 @@ class Decoder {
     for (std::size_t i = 0; i < cut_; ++i) {
       const std::string_view t = Trim(lines_[i]);
       if (StartsWithIgnoreCase(t, "From:") || StartsWithIgnoreCase(t, "Sender:") ||
-          StartsWithIgnoreCase(t, "Reply-To:")) {
+          StartsWithIgnoreCase(t, "Reply-To:") || StartsWithIgnoreCase(t, "Message-ID:") ||
+          StartsWithIgnoreCase(t, "In-Reply-To:") || StartsWithIgnoreCase(t, "References:")) {
         continue;
       }
       for (const AddressHit& hit : FindAddresses(lines_[i], 8)) {
