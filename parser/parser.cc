@@ -89,7 +89,8 @@ std::string JoinTexts(const std::vector<std::string>& texts) {
 
 // Gives DSN recipients the explanation the human-readable part has for them
 // when the delivery-status fields carry none.
-void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& text) {
+void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& text,
+                    std::size_t max_diagnostic_bytes) {
   for (RecipientResult& r : recipients) {
     if (!r.diagnostic.empty() && !FindReplyCode(r.diagnostic).empty()) continue;
     for (const RecipientResult& t : text.recipients) {
@@ -98,6 +99,9 @@ void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& 
       }
       if (r.diagnostic.empty()) {
         r.diagnostic = t.diagnostic;
+      } else if (!FindReplyCode(t.diagnostic).empty()) {
+        // "X-Unix; 77" says less than the transcript's "550 5.0.0 ... Insufficient permission".
+        r.diagnostic = std::string(TruncateUtf8(t.diagnostic + " " + r.diagnostic, max_diagnostic_bytes));
       }
       if (r.reply_code.empty()) r.reply_code = t.reply_code;
       if (r.status.empty() || IsGenericStatus(r.status)) {
@@ -181,7 +185,7 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
       if (report.recipients.size() >= limits.max_recipients) break;
     }
     if (!report.recipients.empty()) {
-      EnrichFromText(report.recipients, text);
+      EnrichFromText(report.recipients, text, limits.max_diagnostic_bytes);
       return report;
     }
   }

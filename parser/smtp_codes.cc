@@ -51,8 +51,11 @@ std::vector<std::string> FindReplyCodes(std::string_view text, std::size_t max_c
     }
     if (i + 3 < text.size()) {
       const char n = text[i + 3];
-      if (n != ' ' && n != '-' && n != '\t' && n != ')' && n != ']') continue;
-      if (n == '-' && (i + 4 >= text.size() || !IsAlnum(text[i + 4]))) continue;
+      if (n != ' ' && n != '-' && n != '\t' && n != ')' && n != ']' && n != ',' && n != ':' &&
+          n != ';' && n != '\'' && n != '"') {
+        continue;
+      }
+      if (n == '-' && (i + 4 >= text.size() || text[i + 4] == ' ')) continue;
     }
     codes.emplace_back(text.substr(i, 3));
     i += 3;

@@ -173,6 +173,11 @@ class Decoder {
 
  private:
   static constexpr std::size_t kMaxDiagnosticLines = 12;
+  static constexpr int kMaxDiagnosticParagraphs = 5;
+
+  static bool HasCode(std::string_view text) {
+    return !FindReplyCode(text).empty() || !FindEnhancedStatus(text).empty();
+  }
 
   void FindCut() {
     cut_ = lines_.size();
@@ -249,7 +254,8 @@ class Decoder {
     return true;
   }
 
-  // The paragraphs after line `from`, skipping blank and address lines first.
+  // The paragraphs after line `from` (skipping blank and address lines
+  // first) up to the first that quotes a reply or status code.
   std::string FollowingParagraphs(std::size_t from) const {
     std::size_t i = from;
     LedAddress led;
@@ -259,7 +265,7 @@ class Decoder {
     int paragraphs = 0;
     for (; i < cut_ && taken < kMaxDiagnosticLines; ++i) {
       if (IsBlank(lines_[i])) {
-        if (++paragraphs >= 3) break;
+        if (++paragraphs >= kMaxDiagnosticParagraphs || HasCode(text)) break;
         continue;
       }
       if (LedAt(i, &led)) break;
@@ -284,7 +290,8 @@ class Decoder {
         diagnostic += ' ';
         diagnostic.append(lines_[j]);
       }
-      if (Trim(diagnostic).empty()) diagnostic = FollowingParagraphs(i + 1);
+      // "Remote host said:" and the reply in the next paragraph.
+      if (!HasCode(diagnostic)) diagnostic += " " + FollowingParagraphs(j);
       AddRecipient(led.address, diagnostic);
     }
   }
@@ -320,9 +327,7 @@ class Decoder {
       text.append(lines_[e]);
       text += ' ';
     }
-    if (FindEnhancedStatus(text).empty() && FindReplyCode(text).empty()) {
-      text += FollowingParagraphs(e);
-    }
+    if (!HasCode(text)) text += FollowingParagraphs(e);
     return text;
   }
 
@@ -346,10 +351,15 @@ class Decoder {
 
   void FinishRecipient(RecipientResult& r) {
     r.diagnostic = CollapseWhitespace(r.diagnostic, options_.max_diagnostic_bytes);
+    // A report about one recipient may give the reason before naming it
+    // ("Could not be delivered because of 550 5.1.1 User unknown. The
+    // following recipients were affected: ...").
+    if (!HasCode(r.diagnostic) && out_.recipients.size() == 1 && HasCode(out_.summary)) {
+      r.diagnostic = CollapseWhitespace(r.diagnostic + " " + out_.summary, options_.max_diagnostic_bytes);
+    }
     if (r.diagnostic.empty()) r.diagnostic = out_.summary;
     r.remote_mta = RemoteHost(r.diagnostic);
     RefineCodesFromDiagnostic(r);
-    if (r.status.empty()) r.status = FindEnhancedStatus(out_.summary);
     r.action = (!r.status.empty() && r.status[0] == '4') ? "delayed" : "failed";
   }
 
