@@ -62,11 +62,11 @@ const DecodedReturnPath* FirstIn(const EnvelopeCheck& env, TagState state) {
 
 }  // namespace
 
-std::string_view VerdictName(Verdict verdict) {
+std::string_view TrustName(Trust verdict) {
   switch (verdict) {
-    case Verdict::kVerified: return "verified";
-    case Verdict::kUnverified: return "unverified";
-    case Verdict::kForged: return "forged";
+    case Trust::kVerified: return "verified";
+    case Trust::kUnverified: return "unverified";
+    case Trust::kForged: return "forged";
   }
   return "?";
 }
@@ -91,11 +91,11 @@ BounceVerifier::BounceVerifier(std::shared_ptr<const ReturnPathCodec> codec,
                                VerifierOptions options)
     : codec_(std::move(codec)), options_(options) {}
 
-Disposition BounceVerifier::DispositionFor(Verdict verdict) const {
+Disposition BounceVerifier::DispositionFor(Trust verdict) const {
   switch (verdict) {
-    case Verdict::kVerified: return Disposition::kRecord;
-    case Verdict::kUnverified: return options_.unverified;
-    case Verdict::kForged: return Disposition::kLogOnly;
+    case Trust::kVerified: return Disposition::kRecord;
+    case Trust::kUnverified: return options_.unverified;
+    case Trust::kForged: return Disposition::kLogOnly;
   }
   return Disposition::kLogOnly;
 }
@@ -118,13 +118,13 @@ EnvelopeCheck BounceVerifier::CheckEnvelope(const std::vector<std::string>& enve
     out.signed_addresses.push_back(std::move(d));
   }
   if (!out.verp_recipients.empty()) {
-    out.verdict = Verdict::kVerified;
+    out.verdict = Trust::kVerified;
     out.evidence = Evidence::kVerpTag;
   } else if (per_message) {
-    out.verdict = Verdict::kVerified;
+    out.verdict = Trust::kVerified;
     out.evidence = Evidence::kPerMessageTag;
   } else if (forged) {
-    out.verdict = Verdict::kForged;
+    out.verdict = Trust::kForged;
     out.evidence = Evidence::kBadTag;
   } else if (expired) {
     out.evidence = Evidence::kExpiredTag;
@@ -138,20 +138,20 @@ Verification BounceVerifier::Verify(
   Verification v;
   v.verdict = envelope.verdict;
   v.evidence = envelope.evidence;
-  auto add = [&](RecipientResult facts, Verdict verdict, Evidence evidence) {
+  auto add = [&](RecipientResult facts, Trust verdict, Evidence evidence) {
     v.recipients.push_back({std::move(facts), verdict, evidence, DispositionFor(verdict)});
   };
 
   if (envelope.evidence == Evidence::kVerpTag) {
     // The tag names the recipient; other recipients in the report are not ours.
     for (const std::string& recipient : envelope.verp_recipients) {
-      add(FactsFor(recipient, report), Verdict::kVerified, Evidence::kVerpTag);
+      add(FactsFor(recipient, report), Trust::kVerified, Evidence::kVerpTag);
     }
     v.detail = DescribeTag(*FirstIn(envelope, TagState::kVerified));
     return v;
   }
-  if (envelope.verdict == Verdict::kForged) {
-    for (const RecipientResult& r : report.recipients) add(r, Verdict::kForged, Evidence::kBadTag);
+  if (envelope.verdict == Trust::kForged) {
+    for (const RecipientResult& r : report.recipients) add(r, Trust::kForged, Evidence::kBadTag);
     v.reject = options_.reject_forged;
     const DecodedReturnPath* bad = FirstIn(envelope, TagState::kForged);
     v.detail = "forged " + std::string(ReturnPathFormName(bad->form)) + " address: " + bad->detail;
@@ -163,15 +163,15 @@ Verification BounceVerifier::Verify(
   for (const RecipientResult& r : report.recipients) {
     if (ledger_recipients && Listed(*ledger_recipients, r)) {
       ++listed;
-      add(r, Verdict::kVerified, tagged ? Evidence::kPerMessageTag : Evidence::kLedger);
+      add(r, Trust::kVerified, tagged ? Evidence::kPerMessageTag : Evidence::kLedger);
     } else if (tagged && !ledger_recipients && !options_.per_message_requires_ledger) {
-      add(r, Verdict::kVerified, Evidence::kPerMessageTag);
+      add(r, Trust::kVerified, Evidence::kPerMessageTag);
     } else {
-      add(r, Verdict::kUnverified, envelope.evidence);
+      add(r, Trust::kUnverified, envelope.evidence);
     }
   }
   if (!tagged && listed > 0) {
-    v.verdict = Verdict::kVerified;
+    v.verdict = Trust::kVerified;
     v.evidence = Evidence::kLedger;
   }
 

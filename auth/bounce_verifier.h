@@ -43,7 +43,8 @@
 
 namespace bm {
 
-enum class Verdict { kVerified, kUnverified, kForged };
+// The verdict on a bounce, or on one recipient it names.
+enum class Trust { kVerified, kUnverified, kForged };
 // How a verdict was reached.
 enum class Evidence { kVerpTag, kPerMessageTag, kLedger, kExpiredTag, kBadTag, kNone };
 enum class Disposition {
@@ -53,7 +54,7 @@ enum class Disposition {
 
 // "verified", "unverified", "forged" / "verp-tag", "per-message-tag", "ledger",
 // "expired-tag", "bad-tag", "none" / "record", "log-only".
-std::string_view VerdictName(Verdict verdict);
+std::string_view TrustName(Trust verdict);
 std::string_view EvidenceName(Evidence evidence);
 std::string_view DispositionName(Disposition disposition);
 
@@ -75,7 +76,7 @@ struct VerifierOptions {
 
 // What the envelope recipients of an inbound bounce say, before parsing.
 struct EnvelopeCheck {
-  Verdict verdict = Verdict::kUnverified;  // verified: a fresh tag; forged: only bad tags
+  Trust verdict = Trust::kUnverified;  // verified: a fresh tag; forged: only bad tags
   Evidence evidence = Evidence::kNone;
   std::vector<std::string> verp_recipients;  // authoritative, from verified VERP tags
   std::vector<DecodedReturnPath> signed_addresses;  // each recipient that looked signed
@@ -83,7 +84,7 @@ struct EnvelopeCheck {
 
 struct VerifiedRecipient {
   RecipientResult facts;  // facts.address is the authoritative recipient
-  Verdict verdict = Verdict::kUnverified;
+  Trust verdict = Trust::kUnverified;
   Evidence evidence = Evidence::kNone;
   Disposition disposition = Disposition::kLogOnly;
 };
@@ -91,7 +92,7 @@ struct VerifiedRecipient {
 struct Verification {
   // The bounce as a whole: verified when a tag verified (it answers our mail)
   // or the ledger confirmed a recipient; forged when only bad tags were found.
-  Verdict verdict = Verdict::kUnverified;
+  Trust verdict = Trust::kUnverified;
   Evidence evidence = Evidence::kNone;
   bool reject = false;  // refuse the message at end of data
   std::vector<VerifiedRecipient> recipients;
@@ -116,7 +117,7 @@ class BounceVerifier {
   const ReturnPathCodec& codec() const { return *codec_; }
 
  private:
-  Disposition DispositionFor(Verdict verdict) const;
+  Disposition DispositionFor(Trust verdict) const;
 
   std::shared_ptr<const ReturnPathCodec> codec_;
   VerifierOptions options_;

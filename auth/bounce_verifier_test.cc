@@ -73,53 +73,53 @@ TEST_F(BounceVerifierTest, PolicyTable) {
     BounceReport report;
     Ledger ledger;
     VerifierOptions options;
-    Verdict message_verdict;
+    Trust message_verdict;
     Evidence evidence;
-    Verdict recipient_verdict;
+    Trust recipient_verdict;
     Disposition disposition;
   } rows[] = {
       {"verp tag", {Verp(kAlice)}, Dsn({Failed(kAlice)}), {}, {},
-       Verdict::kVerified, Evidence::kVerpTag, Verdict::kVerified, Disposition::kRecord},
+       Trust::kVerified, Evidence::kVerpTag, Trust::kVerified, Disposition::kRecord},
       {"verp tag, ledger disagrees", {Verp(kAlice)}, Dsn({Failed(kAlice)}), Ledger{{kBob}}, {},
-       Verdict::kVerified, Evidence::kVerpTag, Verdict::kVerified, Disposition::kRecord},
+       Trust::kVerified, Evidence::kVerpTag, Trust::kVerified, Disposition::kRecord},
       {"forged tag", {Forged()}, Dsn({Failed(kAlice)}), {}, {},
-       Verdict::kForged, Evidence::kBadTag, Verdict::kForged, Disposition::kLogOnly},
+       Trust::kForged, Evidence::kBadTag, Trust::kForged, Disposition::kLogOnly},
       {"forged tag, ledger agrees", {Forged()}, Dsn({Failed(kAlice)}), Ledger{{kAlice}}, {},
-       Verdict::kForged, Evidence::kBadTag, Verdict::kForged, Disposition::kLogOnly},
+       Trust::kForged, Evidence::kBadTag, Trust::kForged, Disposition::kLogOnly},
       {"forged tag, unverified accepted", {Forged()}, Dsn({Failed(kAlice)}), {},
-       accept_unverified, Verdict::kForged, Evidence::kBadTag, Verdict::kForged,
+       accept_unverified, Trust::kForged, Evidence::kBadTag, Trust::kForged,
        Disposition::kLogOnly},
       {"no tag, ledger lists", {"bounces@example.com"}, Dsn({Failed(kAlice)}), Ledger{{kAlice}},
-       {}, Verdict::kVerified, Evidence::kLedger, Verdict::kVerified, Disposition::kRecord},
+       {}, Trust::kVerified, Evidence::kLedger, Trust::kVerified, Disposition::kRecord},
       {"no tag, ledger lists other", {"bounces@example.com"}, Dsn({Failed(kAlice)}),
-       Ledger{{kBob}}, {}, Verdict::kUnverified, Evidence::kNone, Verdict::kUnverified,
+       Ledger{{kBob}}, {}, Trust::kUnverified, Evidence::kNone, Trust::kUnverified,
        Disposition::kLogOnly},
       {"no tag, no ledger", {"news@example.com"}, Dsn({Failed(kAlice)}), {}, {},
-       Verdict::kUnverified, Evidence::kNone, Verdict::kUnverified, Disposition::kLogOnly},
+       Trust::kUnverified, Evidence::kNone, Trust::kUnverified, Disposition::kLogOnly},
       {"no tag, no ledger, accept as today", {"news@example.com"}, Dsn({Failed(kAlice)}), {},
-       accept_unverified, Verdict::kUnverified, Evidence::kNone, Verdict::kUnverified,
+       accept_unverified, Trust::kUnverified, Evidence::kNone, Trust::kUnverified,
        Disposition::kRecord},
       {"per-message tag, no ledger", {PerMessage()}, Dsn({Failed(kAlice)}), {}, {},
-       Verdict::kVerified, Evidence::kPerMessageTag, Verdict::kVerified, Disposition::kRecord},
+       Trust::kVerified, Evidence::kPerMessageTag, Trust::kVerified, Disposition::kRecord},
       {"per-message tag, no ledger, ledger required", {PerMessage()}, Dsn({Failed(kAlice)}), {},
-       strict_per_message, Verdict::kVerified, Evidence::kPerMessageTag, Verdict::kUnverified,
+       strict_per_message, Trust::kVerified, Evidence::kPerMessageTag, Trust::kUnverified,
        Disposition::kLogOnly},
       {"per-message tag, ledger lists", {PerMessage()}, Dsn({Failed(kAlice)}),
-       Ledger{{"ALICE@example.net", kBob}}, strict_per_message, Verdict::kVerified,
-       Evidence::kPerMessageTag, Verdict::kVerified, Disposition::kRecord},
+       Ledger{{"ALICE@example.net", kBob}}, strict_per_message, Trust::kVerified,
+       Evidence::kPerMessageTag, Trust::kVerified, Disposition::kRecord},
       {"per-message tag, ledger lists other", {PerMessage()}, Dsn({Failed(kAlice)}),
-       Ledger{{kBob}}, {}, Verdict::kVerified, Evidence::kPerMessageTag, Verdict::kUnverified,
+       Ledger{{kBob}}, {}, Trust::kVerified, Evidence::kPerMessageTag, Trust::kUnverified,
        Disposition::kLogOnly},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
     Verification v = Run(row.envelope, row.report, row.ledger, row.options);
-    EXPECT_EQ(VerdictName(v.verdict), VerdictName(row.message_verdict));
+    EXPECT_EQ(TrustName(v.verdict), TrustName(row.message_verdict));
     EXPECT_EQ(EvidenceName(v.evidence), EvidenceName(row.evidence));
     EXPECT_FALSE(v.reject);
     ASSERT_EQ(v.recipients.size(), 1u);
     EXPECT_EQ(v.recipients[0].facts.address, kAlice);
-    EXPECT_EQ(VerdictName(v.recipients[0].verdict), VerdictName(row.recipient_verdict));
+    EXPECT_EQ(TrustName(v.recipients[0].verdict), TrustName(row.recipient_verdict));
     EXPECT_EQ(DispositionName(v.recipients[0].disposition), DispositionName(row.disposition));
     EXPECT_FALSE(v.detail.empty());
   }
@@ -128,14 +128,14 @@ TEST_F(BounceVerifierTest, PolicyTable) {
 TEST_F(BounceVerifierTest, ExpiredTagIsUnverifiedUnlessTheLedgerConfirms) {
   std::vector<std::string> envelope = {Verp(kAlice)};
   Verification old = Run(envelope, Dsn({Failed(kAlice)}), {}, {}, DaysLater(30));
-  EXPECT_EQ(old.verdict, Verdict::kUnverified);
+  EXPECT_EQ(old.verdict, Trust::kUnverified);
   EXPECT_EQ(old.evidence, Evidence::kExpiredTag);
   EXPECT_EQ(old.recipients[0].disposition, Disposition::kLogOnly);
   EXPECT_NE(old.detail.find("30 days old"), std::string::npos) << old.detail;
 
   Verification confirmed = Run(envelope, Dsn({Failed(kAlice)}), Ledger{{kAlice}}, {},
                                DaysLater(30));
-  EXPECT_EQ(confirmed.verdict, Verdict::kVerified);
+  EXPECT_EQ(confirmed.verdict, Trust::kVerified);
   EXPECT_EQ(confirmed.evidence, Evidence::kLedger);
   EXPECT_EQ(confirmed.recipients[0].disposition, Disposition::kRecord);
 }
@@ -144,7 +144,7 @@ TEST_F(BounceVerifierTest, ForgedMayBeRejectedAtEndOfData) {
   VerifierOptions options;
   options.reject_forged = true;
   Verification v = Run({Forged()}, Dsn({Failed(kAlice)}), {}, options);
-  EXPECT_EQ(v.verdict, Verdict::kForged);
+  EXPECT_EQ(v.verdict, Trust::kForged);
   EXPECT_TRUE(v.reject);
   EXPECT_NE(v.detail.find("tag does not match"), std::string::npos) << v.detail;
   // Not forged, not rejected.
@@ -182,39 +182,39 @@ TEST_F(BounceVerifierTest, LedgerConfirmsOnlyTheRecipientsItLists) {
   Verification v = Run({"bounces@example.com"},
                        Dsn({Failed(kAlice), Failed("mallory@example.org"), forwarded}),
                        Ledger{{kAlice, "BOB@EXAMPLE.NET"}});
-  EXPECT_EQ(v.verdict, Verdict::kVerified);
+  EXPECT_EQ(v.verdict, Trust::kVerified);
   ASSERT_EQ(v.recipients.size(), 3u);
-  EXPECT_EQ(v.recipients[0].verdict, Verdict::kVerified);
-  EXPECT_EQ(v.recipients[1].verdict, Verdict::kUnverified);
+  EXPECT_EQ(v.recipients[0].verdict, Trust::kVerified);
+  EXPECT_EQ(v.recipients[1].verdict, Trust::kUnverified);
   EXPECT_EQ(v.recipients[1].disposition, Disposition::kLogOnly);
-  EXPECT_EQ(v.recipients[2].verdict, Verdict::kVerified);  // by its Original-Recipient
+  EXPECT_EQ(v.recipients[2].verdict, Trust::kVerified);  // by its Original-Recipient
   EXPECT_NE(v.detail.find("ledger lists 2 of 3"), std::string::npos) << v.detail;
 }
 
 TEST_F(BounceVerifierTest, EnvelopeCheck) {
   BounceVerifier verifier(codec_, {});
   EnvelopeCheck plain = verifier.CheckEnvelope({"postmaster@example.com"}, TestNow());
-  EXPECT_EQ(plain.verdict, Verdict::kUnverified);
+  EXPECT_EQ(plain.verdict, Trust::kUnverified);
   EXPECT_EQ(plain.evidence, Evidence::kNone);
   EXPECT_TRUE(plain.signed_addresses.empty());
 
   // A valid tag beside a forged one wins; duplicates collapse.
   EnvelopeCheck mixed = verifier.CheckEnvelope(
       {Forged(), Verp(kAlice), "<" + Verp(kAlice) + ">", Verp(kBob)}, TestNow());
-  EXPECT_EQ(mixed.verdict, Verdict::kVerified);
+  EXPECT_EQ(mixed.verdict, Trust::kVerified);
   EXPECT_EQ(mixed.evidence, Evidence::kVerpTag);
   EXPECT_EQ(mixed.verp_recipients, (std::vector<std::string>{kAlice, kBob}));
   EXPECT_EQ(mixed.signed_addresses.size(), 4u);
 
   EnvelopeCheck forged = verifier.CheckEnvelope({"x@example.com", Forged()}, TestNow());
-  EXPECT_EQ(forged.verdict, Verdict::kForged);
+  EXPECT_EQ(forged.verdict, Trust::kForged);
 }
 
 TEST_F(BounceVerifierTest, ForgedBounceActsOnNobodyWhateverItClaims) {
   Verification v = Run({Forged()}, Dsn({Failed(kAlice), Failed(kBob)}), Ledger{{kAlice, kBob}});
   ASSERT_EQ(v.recipients.size(), 2u);
   for (const VerifiedRecipient& r : v.recipients) {
-    EXPECT_EQ(r.verdict, Verdict::kForged);
+    EXPECT_EQ(r.verdict, Trust::kForged);
     EXPECT_EQ(r.disposition, Disposition::kLogOnly);
   }
 }
