@@ -1,0 +1,153 @@
+// Internals of Store shared by store.cc (open, reads), store_writer.cc (the
+// writer thread and group commit) and store_ops.cc (what each write does).
+// Not a public header.
+#ifndef BM_STORE_STORE_IMPL_H_
+#define BM_STORE_STORE_IMPL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/codec.h"
+#include "store/lmdb.h"
+#include "store/remap_lock.h"
+#include "store/store.h"
+
+namespace bm {
+
+// The named databases of the environment.
+struct Dbis {
+  MDB_dbi addresses;    // normalised address -> AddressRecord
+  MDB_dbi domains;      // domain -> DomainRecord
+  MDB_dbi events;       // be64 seq -> StoredEvent
+  MDB_dbi expiry;       // be64 suppressed_until + address -> "" (temporary suppressions)
+  MDB_dbi sent;         // message-id -> SentEntry
+  MDB_dbi sent_expiry;  // be64 expires + message-id -> ""
+  MDB_dbi meta;         // "schema" -> "1", "next_seq" -> be64
+};
+
+// The state of one write transaction: record-level helpers that keep the
+// expiry index, the event chain and the sequence counter consistent.
+class WriteContext {
+ public:
+  WriteContext(lmdb::Txn* txn, const Dbis& dbis, std::uint64_t next_seq)
+      : txn_(txn), dbis_(dbis), next_seq_(next_seq) {}
+
+  lmdb::Txn& txn() { return *txn_; }
+  void set_txn(lmdb::Txn* txn) { txn_ = txn; }
+  const Dbis& dbis() const { return dbis_; }
+  std::uint64_t next_seq() const { return next_seq_; }
+  void set_next_seq(std::uint64_t s) { next_seq_ = s; }
+  // True once an LMDB call failed with MDB_MAP_FULL: grow and redo the batch.
+  bool map_full() const { return map_full_; }
+
+  // rc -> Status; remembers MDB_MAP_FULL.
+  Status Check(int rc, std::string_view what);
+
+  Result<std::optional<AddressRecord>> GetRecord(const std::string& address);
+  // Writes rec, moving its expiry-index entry from `before` (nullptr = new).
+  Status PutRecord(const AddressRecord* before, const AddressRecord& rec);
+  Result<DomainRecord> GetDomain(std::string_view domain);  // empty record when absent
+  Status PutDomain(const DomainRecord& d);
+  // Assigns ev.seq and appends it to the log.
+  Status AppendEvent(StoredEvent& ev);
+
+ private:
+  lmdb::Txn* txn_;
+  const Dbis& dbis_;
+  std::uint64_t next_seq_;
+  bool map_full_ = false;
+};
+
+std::string ExpiryKey(std::int64_t until, std::string_view name);
+
+class Store::Impl {
+ public:
+  explicit Impl(const StoreOptions& options) : options_(options) {}
+  ~Impl();
+
+  Status Open();
+
+  // Runs fn(txn) in a read transaction, holding the remap lock shared.
+  template <typename F>
+  Status Read(F&& fn) const {
+    for (int attempt = 0;; ++attempt) {
+      SharedRemapHold hold(remap_);
+      lmdb::Txn txn;
+      int rc = lmdb::Txn::Begin(env_, /*read_only=*/true, &txn);
+      if (rc == 0) return fn(txn);
+      hold.Unlock();
+      if (!lmdb::IsMapResized(rc) || attempt > 0) return lmdb::ErrorStatus(rc, "read txn");
+      Status s = AdoptMapSize();
+      if (!s.ok()) return s;
+    }
+  }
+
+  // Queues a write for the writer thread and waits for its commit.
+  Status Submit(std::function<Status(WriteContext&)> apply);
+
+  // The writer thread's side.
+  void WriterLoop();
+
+  StoreOptions options_;
+  lmdb::Env env_;
+  Dbis dbis_{};
+  mutable RemapLock remap_;
+
+  // Queue of the writer thread.
+  struct Request {
+    std::function<Status(WriteContext&)> apply;
+    Status result;
+    bool done = false;
+  };
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // writer waits for requests
+  std::condition_variable done_cv_;  // callers wait for their request
+  std::deque<Request*> queue_;
+  std::map<std::string, std::uint64_t, std::less<>> pending_sent_;
+  std::vector<std::pair<std::string, SentEntry>> pending_ledger_;
+  bool stop_ = false;
+  std::thread writer_;
+
+ private:
+  // Another process grew the map: adopt its size.
+  Status AdoptMapSize() const;
+  Status GrowMap();
+  // One write transaction for a batch of requests plus the pending counters.
+  void CommitBatch(std::vector<Request*>& batch,
+                   std::map<std::string, std::uint64_t, std::less<>>& sent,
+                   std::vector<std::pair<std::string, SentEntry>>& ledger);
+  Status ApplyAsyncWrites(WriteContext& ctx,
+                          const std::map<std::string, std::uint64_t, std::less<>>& sent,
+                          const std::vector<std::pair<std::string, SentEntry>>& ledger);
+};
+
+// Write operations (store_ops.cc), run by the writer inside a transaction.
+Status ApplyBounceEvents(const StoreOptions& options, WriteContext& ctx,
+                         const std::vector<BounceEvent>& events);
+// Lifts run-out temporary suppressions, deletes log events past retention and
+// expired sent-ledger entries, each in bounded batches (*more = work left).
+Status ExpireInTxn(const StoreOptions& options, WriteContext& ctx, std::int64_t now,
+                   std::uint64_t* lifted, bool* more);
+Result<UnblockOutcome> UnblockInTxn(WriteContext& ctx, const std::string& address, bool force,
+                                    std::string_view actor, std::int64_t now);
+Status SuppressInTxn(WriteContext& ctx, const std::string& address, const std::string& reason,
+                     std::int64_t until, std::string_view actor, std::int64_t now);
+Status SuppressDomainEntry(WriteContext& ctx, const std::string& domain, const std::string& reason,
+                           std::string_view actor, std::int64_t now);
+Result<bool> UnblockDomainEntry(WriteContext& ctx, const std::string& domain,
+                                std::string_view actor, std::int64_t now);
+// REQUIRES: row.address normalised.
+Status ImportInTxn(WriteContext& ctx, const ImportRow& row, std::string_view actor,
+                   std::int64_t now);
+
+}  // namespace bm
+
+#endif  // BM_STORE_STORE_IMPL_H_

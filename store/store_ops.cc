@@ -1,0 +1,345 @@
+// What each write of the Store does inside the writer's transaction.
+#include <algorithm>
+
+#include "store/store_impl.h"
+
+namespace bm {
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+constexpr std::size_t kExpiryBatch = 10000;
+constexpr std::size_t kRetentionBatch = 100000;
+
+void AddSenderBlamed(DomainRecord& d, const std::string& reason) {
+  ++d.sender_blamed;
+  auto& list = d.sender_blamed_by_reason;
+  auto it = std::lower_bound(list.begin(), list.end(), reason,
+                             [](const auto& entry, const std::string& r) { return entry.first < r; });
+  if (it != list.end() && it->first == reason) {
+    ++it->second;
+  } else {
+    list.insert(it, {reason, 1});
+  }
+}
+
+Status SuppressDomainInTxn(WriteContext& ctx, DomainRecord& d, const std::string& reason,
+                           RecordSource source, std::string_view actor, std::int64_t now) {
+  d.suppressed = true;
+  d.reason = reason;
+  d.source = source;
+  d.since = now;
+  Status s = ctx.PutDomain(d);
+  if (!s.ok()) return s;
+  StoredEvent ev;
+  ev.type = EventType::kDomainSuppress;
+  ev.time = now;
+  ev.address = "@" + d.domain;
+  ev.reason = reason;
+  ev.actor.assign(actor);
+  ev.new_state = AddressState::kSuppressed;
+  return ctx.AppendEvent(ev);
+}
+
+// Appends ev (with the record's chain) and writes the record.
+Status LogAndPut(WriteContext& ctx, const std::optional<AddressRecord>& before, AddressRecord& rec,
+                 StoredEvent& ev, bool changed) {
+  ev.address = rec.address;
+  ev.prev_seq = before ? before->last_event_seq : 0;
+  ev.new_state = rec.state;
+  Status s = ctx.AppendEvent(ev);
+  if (!s.ok()) return s;
+  rec.last_event_seq = ev.seq;
+  if (changed) rec.updated_seq = ev.seq;
+  return ctx.PutRecord(before ? &*before : nullptr, rec);
+}
+
+Status ApplyOneBounce(const StoreOptions& options, WriteContext& ctx, const BounceEvent& in) {
+  const Policy& policy = options.policy;
+  StoredEvent ev;
+  ev.type = in.type;
+  ev.time = in.time;
+  ev.reason = in.reason;
+  ev.bounce_class = in.bounce_class;
+  ev.hard = in.hard;
+  ev.status = in.status;
+  ev.diagnostic = in.diagnostic.substr(0, options.max_diagnostic_bytes);
+  ev.rule_id = in.rule_id;
+  ev.message_id = in.message_id;
+
+  Result<std::optional<AddressRecord>> found = ctx.GetRecord(in.address);
+  if (!found.ok()) return found.status();
+  const std::optional<AddressRecord>& before = *found;
+  AddressRecord rec = before.value_or(AddressRecord{});
+  rec.address = in.address;
+  const PolicyOutcome outcome = ApplyBounce(policy, ev, rec);
+
+  const bool complaint = in.type == EventType::kComplaint;
+  const bool sender_blamed = !complaint && policy.IsSenderBlamed(in.reason);
+  const bool new_hostunknown = outcome != PolicyOutcome::kNoChange && in.hard &&
+                               in.reason == "hostunknown" && !rec.counted_hostunknown;
+  if (sender_blamed || new_hostunknown) {
+    Result<DomainRecord> d = ctx.GetDomain(DomainOf(in.address));
+    if (!d.ok()) return d.status();
+    if (sender_blamed) AddSenderBlamed(*d, in.reason);
+    if (new_hostunknown) {
+      rec.counted_hostunknown = true;
+      ++d->hostunknown_addresses;
+    }
+    const int threshold = policy.domain_hostunknown_threshold;
+    Status s;
+    if (new_hostunknown && threshold > 0 && !d->suppressed &&
+        d->hostunknown_addresses >= static_cast<std::uint32_t>(threshold)) {
+      s = SuppressDomainInTxn(ctx, *d, "hostunknown", RecordSource::kBounce, "policy", in.time);
+    } else {
+      s = ctx.PutDomain(*d);
+    }
+    if (!s.ok()) return s;
+  }
+  if (outcome == PolicyOutcome::kNoChange && !before) {
+    // Nothing known about the address and nothing to remember: log only.
+    ev.address = in.address;
+    return ctx.AppendEvent(ev);
+  }
+  return LogAndPut(ctx, before, rec, ev, outcome != PolicyOutcome::kNoChange);
+}
+
+Status ExpireSuppressions(WriteContext& ctx, std::int64_t now, std::uint64_t* lifted, bool* more) {
+  std::vector<std::string> addresses;
+  {
+    lmdb::Cursor cursor;
+    Status s = ctx.Check(lmdb::Cursor::Open(ctx.txn(), ctx.dbis().expiry, &cursor), "cursor");
+    if (!s.ok()) return s;
+    std::string_view key, value;
+    for (int rc = cursor.First(&key, &value); rc == 0; rc = cursor.Next(&key, &value)) {
+      if (key.size() < 8 || static_cast<std::int64_t>(lmdb::DecodeU64Key(key)) > now) break;
+      if (addresses.size() == kExpiryBatch) {
+        *more = true;
+        break;
+      }
+      addresses.emplace_back(key.substr(8));
+    }
+  }
+  for (const std::string& address : addresses) {
+    Result<std::optional<AddressRecord>> found = ctx.GetRecord(address);
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      return Status::Corruption("expiry index names unknown address '" + address + "'");
+    }
+    AddressRecord rec = **found;
+    if (!ApplyExpiry(rec, now)) continue;
+    StoredEvent ev;
+    ev.type = EventType::kExpiry;
+    ev.time = now;
+    ev.reason = rec.reason;
+    ev.actor = "expiry";
+    Status s = LogAndPut(ctx, *found, rec, ev, /*changed=*/true);
+    if (!s.ok()) return s;
+    ++*lifted;
+  }
+  return Status::Ok();
+}
+
+Status DeleteOldEvents(WriteContext& ctx, std::int64_t cutoff, bool* more) {
+  lmdb::Cursor cursor;
+  Status s = ctx.Check(lmdb::Cursor::Open(ctx.txn(), ctx.dbis().events, &cursor), "cursor");
+  if (!s.ok()) return s;
+  std::string_view key, value;
+  std::size_t deleted = 0;
+  for (int rc = cursor.First(&key, &value); rc == 0; rc = cursor.First(&key, &value)) {
+    StoredEvent ev;
+    s = DecodeEvent(lmdb::DecodeU64Key(key), value, &ev);
+    if (!s.ok()) return s;
+    if (ev.time >= cutoff) break;
+    if (deleted == kRetentionBatch) {
+      *more = true;
+      break;
+    }
+    s = ctx.Check(cursor.Del(), "delete event");
+    if (!s.ok()) return s;
+    ++deleted;
+  }
+  return Status::Ok();
+}
+
+Status ExpireSentLedger(WriteContext& ctx, std::int64_t now, bool* more) {
+  std::vector<std::string> keys;
+  {
+    lmdb::Cursor cursor;
+    Status s = ctx.Check(lmdb::Cursor::Open(ctx.txn(), ctx.dbis().sent_expiry, &cursor), "cursor");
+    if (!s.ok()) return s;
+    std::string_view key, value;
+    for (int rc = cursor.First(&key, &value); rc == 0; rc = cursor.Next(&key, &value)) {
+      if (key.size() < 8 || static_cast<std::int64_t>(lmdb::DecodeU64Key(key)) > now) break;
+      if (keys.size() == kExpiryBatch) {
+        *more = true;
+        break;
+      }
+      keys.emplace_back(key);
+    }
+  }
+  for (const std::string& key : keys) {
+    const std::string_view message_id = std::string_view(key).substr(8);
+    std::string_view value;
+    int rc = ctx.txn().Get(ctx.dbis().sent, message_id, &value);
+    SentEntry entry;
+    // The id may have been recorded again with a later expiry: keep that one.
+    if (rc == 0 && DecodeSentEntry(value, &entry).ok() && entry.expires <= now) {
+      rc = ctx.txn().Del(ctx.dbis().sent, message_id);
+    } else if (rc == MDB_NOTFOUND) {
+      rc = 0;
+    }
+    Status s = ctx.Check(rc, "delete sent entry");
+    if (s.ok()) s = ctx.Check(ctx.txn().Del(ctx.dbis().sent_expiry, key), "delete sent expiry");
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ApplyBounceEvents(const StoreOptions& options, WriteContext& ctx,
+                         const std::vector<BounceEvent>& events) {
+  for (const BounceEvent& ev : events) {
+    Status s = ApplyOneBounce(options, ctx, ev);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status ExpireInTxn(const StoreOptions& options, WriteContext& ctx, std::int64_t now,
+                   std::uint64_t* lifted, bool* more) {
+  Status s = ExpireSuppressions(ctx, now, lifted, more);
+  if (s.ok() && options.event_retention_days > 0) {
+    s = DeleteOldEvents(ctx, now - options.event_retention_days * kDay, more);
+  }
+  if (s.ok()) s = ExpireSentLedger(ctx, now, more);
+  return s;
+}
+
+Result<UnblockOutcome> UnblockInTxn(WriteContext& ctx, const std::string& address, bool force,
+                                    std::string_view actor, std::int64_t now) {
+  Result<std::optional<AddressRecord>> found = ctx.GetRecord(address);
+  if (!found.ok()) return found.status();
+  if (!*found) return UnblockOutcome::kNotSuppressed;
+  AddressRecord rec = **found;
+  const bool temporary_live =
+      rec.state == AddressState::kSuppressedTemporary && rec.suppressed_until > now;
+  if (rec.state != AddressState::kSuppressed && !temporary_live) {
+    return UnblockOutcome::kNotSuppressed;
+  }
+  if (rec.state == AddressState::kSuppressed && !force) return UnblockOutcome::kNeedsForce;
+  rec.state = AddressState::kUnblocked;
+  rec.state_since = now;
+  rec.suppressed_until = 0;
+  rec.soft_window.clear();
+  StoredEvent ev;
+  ev.type = EventType::kUnblock;
+  ev.time = now;
+  ev.reason = rec.reason;
+  ev.actor.assign(actor);
+  Status s = LogAndPut(ctx, *found, rec, ev, /*changed=*/true);
+  if (!s.ok()) return s;
+  return UnblockOutcome::kUnblocked;
+}
+
+Status SuppressInTxn(WriteContext& ctx, const std::string& address, const std::string& reason,
+                     std::int64_t until, std::string_view actor, std::int64_t now) {
+  Result<std::optional<AddressRecord>> found = ctx.GetRecord(address);
+  if (!found.ok()) return found.status();
+  AddressRecord rec = found->value_or(AddressRecord{});
+  rec.address = address;
+  rec.state = until == 0 ? AddressState::kSuppressed : AddressState::kSuppressedTemporary;
+  rec.source = RecordSource::kManual;
+  rec.reason = reason;
+  rec.bounce_class.clear();
+  rec.hard = false;
+  rec.state_since = now;
+  rec.suppressed_until = until;
+  rec.soft_window.clear();
+  StoredEvent ev;
+  ev.type = EventType::kSuppress;
+  ev.time = now;
+  ev.reason = reason;
+  ev.actor.assign(actor);
+  return LogAndPut(ctx, *found, rec, ev, /*changed=*/true);
+}
+
+Status SuppressDomainEntry(WriteContext& ctx, const std::string& domain, const std::string& reason,
+                           std::string_view actor, std::int64_t now) {
+  Result<DomainRecord> d = ctx.GetDomain(domain);
+  if (!d.ok()) return d.status();
+  return SuppressDomainInTxn(ctx, *d, reason, RecordSource::kManual, actor, now);
+}
+
+Result<bool> UnblockDomainEntry(WriteContext& ctx, const std::string& domain,
+                                std::string_view actor, std::int64_t now) {
+  Result<DomainRecord> d = ctx.GetDomain(domain);
+  if (!d.ok()) return d.status();
+  if (!d->suppressed) return false;
+  d->suppressed = false;
+  // Fresh evidence from new addresses is needed to suppress it again.
+  d->hostunknown_addresses = 0;
+  Status s = ctx.PutDomain(*d);
+  if (!s.ok()) return s;
+  StoredEvent ev;
+  ev.type = EventType::kDomainUnblock;
+  ev.time = now;
+  ev.address = "@" + domain;
+  ev.reason = d->reason;
+  ev.actor.assign(actor);
+  s = ctx.AppendEvent(ev);
+  if (!s.ok()) return s;
+  return true;
+}
+
+Status ImportInTxn(WriteContext& ctx, const ImportRow& row, std::string_view actor,
+                   std::int64_t now) {
+  Result<std::optional<AddressRecord>> found = ctx.GetRecord(row.address);
+  if (!found.ok()) return found.status();
+  const std::optional<AddressRecord>& before = *found;
+  AddressRecord rec = before.value_or(AddressRecord{});
+  rec.address = row.address;
+  const std::int64_t since = row.since != 0 ? row.since : now;
+  auto enter = [&](AddressState state, std::int64_t until) {
+    rec.state = state;
+    rec.source = RecordSource::kImport;
+    rec.reason = row.reason;
+    rec.bounce_class.clear();
+    rec.state_since = since;
+    rec.suppressed_until = until;
+    rec.soft_window.clear();
+  };
+  switch (row.state) {
+    case AddressState::kSuppressed:
+      if (rec.state != AddressState::kSuppressed) enter(AddressState::kSuppressed, 0);
+      break;
+    case AddressState::kSuppressedTemporary:
+      if (row.until > now && rec.state != AddressState::kSuppressed &&
+          !(rec.state == AddressState::kSuppressedTemporary && rec.suppressed_until >= row.until)) {
+        enter(AddressState::kSuppressedTemporary, row.until);
+      }
+      break;
+    case AddressState::kActive:
+    case AddressState::kUnblocked:
+      if (!before) enter(row.state, 0);
+      break;
+  }
+  rec.hard_count = std::max(rec.hard_count, row.hard_count);
+  rec.soft_count = std::max(rec.soft_count, row.soft_count);
+  rec.complaint_count = std::max(rec.complaint_count, row.complaint_count);
+  if (row.since != 0 && (rec.first_bounce == 0 || row.since < rec.first_bounce)) {
+    rec.first_bounce = row.since;
+  }
+  if (rec.last_diagnostic.empty()) rec.last_diagnostic = row.diagnostic;
+  const bool changed = !before || EncodeAddressRecord(*before) != EncodeAddressRecord(rec);
+  if (!changed) return Status::Ok();  // a duplicate: nothing new to log
+  StoredEvent ev;
+  ev.type = EventType::kImport;
+  ev.time = now;
+  ev.reason = row.reason;
+  ev.diagnostic = row.diagnostic;
+  ev.actor.assign(actor);
+  return LogAndPut(ctx, before, rec, ev, /*changed=*/true);
+}
+
+}  // namespace bm

@@ -1,0 +1,259 @@
+// The writer thread of Store: group commit, map growth, asynchronous counters.
+#include <chrono>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "store/store_impl.h"
+
+namespace bm {
+namespace {
+
+constexpr std::size_t kMapGrowthStep = std::size_t{1} << 30;  // grow by doubling, at most 1 GiB
+constexpr int kMaxGrowthsPerBatch = 16;
+constexpr std::uint64_t kPeriodicExpiryBatch = 10000;
+
+std::int64_t WallNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+std::string ExpiryKey(std::int64_t until, std::string_view name) {
+  std::string key = lmdb::EncodeU64Key(static_cast<std::uint64_t>(until));
+  key.append(name);
+  return key;
+}
+
+Status WriteContext::Check(int rc, std::string_view what) {
+  if (rc == 0) return Status::Ok();
+  if (lmdb::IsMapFull(rc)) map_full_ = true;
+  return lmdb::ErrorStatus(rc, what);
+}
+
+Result<std::optional<AddressRecord>> WriteContext::GetRecord(const std::string& address) {
+  std::string_view value;
+  int rc = txn_->Get(dbis_.addresses, address, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<AddressRecord>();
+  if (rc != 0) return Check(rc, "get address");
+  AddressRecord rec;
+  Status s = DecodeAddressRecord(address, value, &rec);
+  if (!s.ok()) return s;
+  return std::optional<AddressRecord>(std::move(rec));
+}
+
+Status WriteContext::PutRecord(const AddressRecord* before, const AddressRecord& rec) {
+  const bool was_temporary = before != nullptr && before->state == AddressState::kSuppressedTemporary;
+  const bool is_temporary = rec.state == AddressState::kSuppressedTemporary;
+  if (was_temporary && (!is_temporary || before->suppressed_until != rec.suppressed_until)) {
+    Status s = Check(txn_->Del(dbis_.expiry, ExpiryKey(before->suppressed_until, rec.address)),
+                     "delete expiry entry");
+    if (!s.ok()) return s;
+  }
+  if (is_temporary) {
+    Status s = Check(txn_->Put(dbis_.expiry, ExpiryKey(rec.suppressed_until, rec.address), ""),
+                     "put expiry entry");
+    if (!s.ok()) return s;
+  }
+  return Check(txn_->Put(dbis_.addresses, rec.address, EncodeAddressRecord(rec)), "put address");
+}
+
+Result<DomainRecord> WriteContext::GetDomain(std::string_view domain) {
+  std::string_view value;
+  DomainRecord rec;
+  int rc = txn_->Get(dbis_.domains, domain, &value);
+  if (rc == MDB_NOTFOUND) {
+    rec.domain.assign(domain);
+    return rec;
+  }
+  if (rc != 0) return Check(rc, "get domain");
+  Status s = DecodeDomainRecord(domain, value, &rec);
+  if (!s.ok()) return s;
+  return rec;
+}
+
+Status WriteContext::PutDomain(const DomainRecord& d) {
+  return Check(txn_->Put(dbis_.domains, d.domain, EncodeDomainRecord(d)), "put domain");
+}
+
+Status WriteContext::AppendEvent(StoredEvent& ev) {
+  ev.seq = next_seq_;
+  Status s = Check(txn_->Put(dbis_.events, lmdb::EncodeU64Key(ev.seq), EncodeEvent(ev), MDB_APPEND),
+                   "append event");
+  if (s.ok()) ++next_seq_;
+  return s;
+}
+
+Status Store::Impl::Submit(std::function<Status(WriteContext&)> apply) {
+  if (options_.read_only) return Status::InvalidArgument("store opened read-only");
+  Request req{std::move(apply), Status::Ok(), false};
+  std::unique_lock lock(mu_);
+  if (stop_) return Status::Unavailable("store is closing");
+  queue_.push_back(&req);
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return req.done; });
+  return req.result;
+}
+
+Status Store::Impl::AdoptMapSize() const {
+  remap_.LockExclusive();
+  Status s = const_cast<lmdb::Env&>(env_).SetMapSize(0);
+  remap_.UnlockExclusive();
+  return s;
+}
+
+Status Store::Impl::GrowMap() {
+  remap_.LockExclusive();
+  const std::size_t current = env_.MapSize();
+  Status s;
+  if (current >= options_.max_map_bytes) {
+    s = Status::Unavailable("store map is full at its maximum size of " +
+                            std::to_string(options_.max_map_bytes) + " bytes");
+  } else {
+    std::size_t next = std::min(options_.max_map_bytes, current + std::min(current, kMapGrowthStep));
+    s = env_.SetMapSize(next);
+    if (s.ok()) spdlog::info("store map grown from {} to {} bytes", current, next);
+  }
+  remap_.UnlockExclusive();
+  return s;
+}
+
+Status Store::Impl::ApplyAsyncWrites(
+    WriteContext& ctx, const std::map<std::string, std::uint64_t, std::less<>>& sent,
+    const std::vector<std::pair<std::string, SentEntry>>& ledger) {
+  for (const auto& [domain, n] : sent) {
+    Result<DomainRecord> d = ctx.GetDomain(domain);
+    if (!d.ok()) return d.status();
+    d->sent += n;
+    Status s = ctx.PutDomain(*d);
+    if (!s.ok()) return s;
+  }
+  for (const auto& [message_id, entry] : ledger) {
+    Status s = ctx.Check(ctx.txn().Put(ctx.dbis().sent, message_id, EncodeSentEntry(entry)),
+                         "put sent entry");
+    if (s.ok()) {
+      s = ctx.Check(
+          ctx.txn().Put(ctx.dbis().sent_expiry, ExpiryKey(entry.expires, message_id), ""),
+          "put sent expiry");
+    }
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+void Store::Impl::CommitBatch(std::vector<Request*>& batch,
+                              std::map<std::string, std::uint64_t, std::less<>>& sent,
+                              std::vector<std::pair<std::string, SentEntry>>& ledger) {
+  Status failure;
+  for (int attempt = 0; attempt <= kMaxGrowthsPerBatch; ++attempt) {
+    SharedRemapHold hold(remap_);
+    lmdb::Txn txn;
+    int rc = lmdb::Txn::Begin(env_, /*read_only=*/false, &txn);
+    if (lmdb::IsMapResized(rc)) {
+      hold.Unlock();
+      failure = AdoptMapSize();
+      if (!failure.ok()) break;
+      continue;
+    }
+    if (rc != 0) {
+      failure = lmdb::ErrorStatus(rc, "begin write txn");
+      break;
+    }
+    std::string_view seq_value;
+    rc = txn.Get(dbis_.meta, "next_seq", &seq_value);
+    std::uint64_t next_seq = rc == 0 && seq_value.size() == 8 ? lmdb::DecodeU64Key(seq_value) : 1;
+    WriteContext ctx(&txn, dbis_, next_seq);
+    // Each request runs in a nested transaction so that one failing request
+    // is undone alone while the others commit with the batch.
+    for (Request* req : batch) {
+      lmdb::Txn child;
+      const std::uint64_t seq_before = ctx.next_seq();
+      req->result = ctx.Check(lmdb::Txn::BeginNested(env_, txn, &child), "begin nested txn");
+      if (!req->result.ok()) break;
+      ctx.set_txn(&child);
+      req->result = req->apply(ctx);
+      if (req->result.ok()) req->result = ctx.Check(child.Commit(), "commit nested txn");
+      if (!req->result.ok()) {
+        child.Abort();
+        ctx.set_next_seq(seq_before);
+      }
+      ctx.set_txn(&txn);
+      if (ctx.map_full()) break;
+    }
+    Status s = ctx.map_full() ? Status::Ok() : ApplyAsyncWrites(ctx, sent, ledger);
+    if (s.ok() && !ctx.map_full()) {
+      s = ctx.Check(txn.Put(dbis_.meta, "next_seq", lmdb::EncodeU64Key(ctx.next_seq())),
+                    "put next_seq");
+    }
+    if (s.ok() && !ctx.map_full()) {
+      rc = txn.Commit();
+      if (rc == 0) return;  // each request keeps its own result
+      s = ctx.Check(rc, "commit");
+    }
+    txn.Abort();
+    hold.Unlock();
+    if (!ctx.map_full()) {
+      failure = s;
+      break;
+    }
+    failure = GrowMap();
+    if (!failure.ok()) break;
+  }
+  if (failure.ok()) failure = Status::Unavailable("store map could not grow enough");
+  spdlog::error("store write failed: {}", failure.ToString());
+  for (Request* req : batch) req->result = failure;
+}
+
+void Store::Impl::WriterLoop() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_expiry = Clock::now();
+  const auto flush_interval = std::chrono::milliseconds(std::max(1, options_.flush_interval_ms));
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait_for(lock, flush_interval, [&] { return stop_ || !queue_.empty(); });
+    const bool expiry_due = options_.expire_interval_s > 0 &&
+                            Clock::now() - last_expiry >= std::chrono::seconds(options_.expire_interval_s);
+    if (queue_.empty() && pending_sent_.empty() && pending_ledger_.empty() && !expiry_due) {
+      if (stop_) return;
+      continue;
+    }
+    std::vector<Request*> batch(queue_.begin(), queue_.end());
+    queue_.clear();
+    std::map<std::string, std::uint64_t, std::less<>> sent;
+    sent.swap(pending_sent_);
+    std::vector<std::pair<std::string, SentEntry>> ledger;
+    ledger.swap(pending_ledger_);
+    lock.unlock();
+
+    Request expiry{[&](WriteContext& ctx) {
+                     std::uint64_t lifted = 0;
+                     bool more = false;
+                     return ExpireInTxn(options_, ctx, WallNow(), &lifted, &more);
+                   },
+                   Status::Ok(), false};
+    if (expiry_due) {
+      batch.push_back(&expiry);
+      last_expiry = Clock::now();
+    }
+    CommitBatch(batch, sent, ledger);
+    if (expiry_due) {
+      batch.pop_back();
+      if (!expiry.result.ok()) spdlog::warn("periodic expiry: {}", expiry.result.ToString());
+    }
+
+    lock.lock();
+    for (Request* req : batch) req->done = true;
+    done_cv_.notify_all();
+  }
+}
+
+Store::Impl::~Impl() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_one();
+    writer_.join();
+  }
+}
+
+}  // namespace bm
