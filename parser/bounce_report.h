@@ -33,6 +33,9 @@ struct RecipientResult {
   std::string diagnostic;        // diagnostic text, unfolded to one line, bounded
   std::string last_attempt;      // Last-Attempt-Date / Arrival-Date as found
   std::string feedback_type;     // ARF Feedback-Type (abuse, fraud, ...), feedback only
+  // The SMTP step the failure answered, when the report says:
+  // "CONN" | "HELO" | "EHLO" | "MAIL" | "RCPT" | "DATA", or "" (unknown).
+  std::string smtp_command;
 };
 
 // Headers of the message that bounced, when the report returns it or its headers.

@@ -80,6 +80,7 @@ DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipi
     if (r.address.empty()) r.address = r.original_address;
     if (EqualsIgnoreCase(r.original_address, r.address)) r.original_address.clear();
     RefineCodesFromDiagnostic(r);
+    r.smtp_command = SmtpCommandIn(r.diagnostic);
     if (!r.address.empty()) {
       if (out.recipients.size() < max_recipients) {
         out.recipients.push_back(std::move(r));

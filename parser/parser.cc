@@ -92,11 +92,12 @@ std::string JoinTexts(const std::vector<std::string>& texts) {
 void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& text,
                     std::size_t max_diagnostic_bytes) {
   for (RecipientResult& r : recipients) {
-    if (!r.diagnostic.empty() && !FindReplyCode(r.diagnostic).empty()) continue;
     for (const RecipientResult& t : text.recipients) {
       if (!EqualsIgnoreCase(t.address, r.address) && !EqualsIgnoreCase(t.address, r.original_address)) {
         continue;
       }
+      if (r.smtp_command.empty()) r.smtp_command = t.smtp_command;
+      if (!r.diagnostic.empty() && !FindReplyCode(r.diagnostic).empty()) break;
       if (r.diagnostic.empty()) {
         r.diagnostic = t.diagnostic;
       } else if (!FindReplyCode(t.diagnostic).empty()) {

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "parser/text_util.h"
+
 namespace bm {
 namespace {
 
@@ -71,6 +73,48 @@ std::string FindEnhancedStatus(std::string_view text) {
 std::string FindReplyCode(std::string_view text) {
   std::vector<std::string> codes = FindReplyCodes(text, 1);
   return codes.empty() ? std::string() : codes.front();
+}
+
+std::string SmtpCommandIn(std::string_view text) {
+  static constexpr struct {
+    std::string_view phrase;
+    std::string_view command;
+  } kPhrases[] = {
+      {"in reply to RCPT TO command", "RCPT"},  {"in reply to end of DATA command", "DATA"},
+      {"in reply to DATA command", "DATA"},     {"in reply to MAIL FROM command", "MAIL"},
+      {"in reply to HELO command", "HELO"},     {"in reply to EHLO command", "EHLO"},
+      {"after RCPT TO", "RCPT"},                {"after RCPT command", "RCPT"},
+      {"after end of data", "DATA"},            {"after DATA", "DATA"},
+      {"after MAIL FROM", "MAIL"},              {"after HELO", "HELO"},
+      {"after EHLO", "EHLO"},                   {"after initial connection", "CONN"},
+      {"for TEXT command", "DATA"},             {"SMTP command DATA", "DATA"},
+      {"[RCPT_TO]", "RCPT"},                    {"[DATA]", "DATA"},
+      {"[MAIL_FROM]", "MAIL"},                  {"RCPT TO response", "RCPT"},
+      {"but my name was rejected", "HELO"},     {"but sender was rejected", "MAIL"},
+  };
+  std::size_t best = std::string_view::npos;
+  std::string_view command;
+  for (const auto& p : kPhrases) {
+    const std::size_t at = FindIgnoreCase(text, p.phrase);
+    if (at < best) {
+      best = at;
+      command = p.command;
+    }
+  }
+  if (!command.empty()) return std::string(command);
+  // A Sendmail transcript: the last command sent before the failure reply.
+  static constexpr std::string_view kSent[] = {"DATA", "RCPT", "MAIL", "HELO", "EHLO"};
+  std::size_t at = text.rfind(">>> ");
+  while (at != std::string_view::npos) {
+    const std::string_view sent = text.substr(at + 4);
+    for (std::string_view c : kSent) {
+      if (StartsWithIgnoreCase(sent, c)) return std::string(c);
+    }
+    if (sent.starts_with(".")) return "DATA";  // end of message data
+    if (at == 0) break;
+    at = text.rfind(">>> ", at - 1);
+  }
+  return {};
 }
 
 bool IsGenericStatus(std::string_view status) {

@@ -32,6 +32,12 @@ std::vector<std::string> FindReplyCodes(std::string_view text, std::size_t max_c
 // "5.0.0", "4.0.0": a status that names only the class.
 bool IsGenericStatus(std::string_view status);
 
+// The SMTP step a failure text names: "in reply to RCPT TO command"
+// (Postfix), "after end of data" (Exim), a transcript's last ">>> DATA"
+// (Sendmail), "for TEXT command", "[RCPT_TO]" and the like. Returns "CONN",
+// "HELO", "EHLO", "MAIL", "RCPT", "DATA" or "" when the text does not say.
+std::string SmtpCommandIn(std::string_view text);
+
 // Fills r.reply_code from r.diagnostic when empty (the last reply code it
 // quotes), and r.status: when empty, or when the diagnostic names a
 // different, specific status of the same class (the remote server's own

@@ -59,9 +59,8 @@ constexpr Marker kFormatMarkers[] = {
 // A line naming the start of the returned message (or its headers).
 bool IsReturnedMessageMarker(std::string_view line) {
   static constexpr std::string_view kAlways[] = {
-      "below this line is a copy of the message", "original message follows",
-      "enclosed is a copy of the message",        "this is a copy of the message",
-      "original message headers",                 "unsent message below",
+      "copy of the message",      "copy of your message",  "original message follows",
+      "original message headers", "unsent message below",
   };
   static constexpr std::string_view kAfterRule[] = {
       "original message", "returned message",      "unsent message", "message follows",
@@ -292,7 +291,7 @@ class Decoder {
       }
       // "Remote host said:" and the reply in the next paragraph.
       if (!HasCode(diagnostic)) diagnostic += " " + FollowingParagraphs(j);
-      AddRecipient(led.address, diagnostic);
+      AddRecipient(led.address, diagnostic, TranscriptCommand(i, j));
     }
   }
 
@@ -312,7 +311,7 @@ class Decoder {
         if (ContainsIgnoreCase(before.substr(before.size() > 12 ? before.size() - 12 : 0), "FROM:")) {
           continue;  // MAIL FROM:<sender> in a transcript
         }
-        AddRecipient(hit.address, ParagraphAround(i));
+        AddRecipient(hit.address, ParagraphAround(i), TranscriptCommand(i, i + 1));
       }
     }
   }
@@ -331,9 +330,24 @@ class Decoder {
     return text;
   }
 
-  void AddRecipient(const std::string& address, const std::string& diagnostic) {
+  // The SMTP command that lines [begin, end) answer, looking back over the
+  // transcript lines just before them (">>> DATA" then "<<< 550 ...").
+  std::string TranscriptCommand(std::size_t begin, std::size_t end) const {
+    std::size_t b = begin;
+    while (b > 0 && begin - b < kMaxDiagnosticLines && !IsBlank(lines_[b - 1])) --b;
+    std::string context;
+    for (std::size_t k = b; k < end && k < cut_; ++k) {
+      context.append(lines_[k]);
+      context += '\n';
+    }
+    return SmtpCommandIn(context);
+  }
+
+  void AddRecipient(const std::string& address, const std::string& diagnostic,
+                    const std::string& command) {
     for (RecipientResult& r : out_.recipients) {
       if (!EqualsIgnoreCase(r.address, address)) continue;
+      if (r.smtp_command.empty()) r.smtp_command = command;
       // Seen before (a summary line and a transcript): keep the detail.
       if (FindReplyCode(r.diagnostic).empty() && !FindReplyCode(diagnostic).empty()) {
         r.diagnostic = diagnostic + " " + r.diagnostic;
@@ -346,6 +360,7 @@ class Decoder {
     RecipientResult r;
     r.address = address;
     r.diagnostic = diagnostic;
+    r.smtp_command = command;
     out_.recipients.push_back(std::move(r));
   }
 
@@ -359,6 +374,7 @@ class Decoder {
     }
     if (r.diagnostic.empty()) r.diagnostic = out_.summary;
     r.remote_mta = RemoteHost(r.diagnostic);
+    if (r.smtp_command.empty()) r.smtp_command = SmtpCommandIn(r.diagnostic);
     RefineCodesFromDiagnostic(r);
     r.action = (!r.status.empty() && r.status[0] == '4') ? "delayed" : "failed";
   }
