@@ -104,6 +104,7 @@ EnvelopeCheck BounceVerifier::CheckEnvelope(const std::vector<std::string>& enve
                                             std::chrono::system_clock::time_point now) const {
   EnvelopeCheck out;
   bool per_message = false, forged = false, expired = false;
+  if (codec_ == nullptr) return out;
   for (const std::string& address : envelope_recipients) {
     DecodedReturnPath d = codec_->Decode(address, now);
     if (d.form == ReturnPathForm::kNone) continue;

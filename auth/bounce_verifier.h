@@ -101,7 +101,8 @@ struct Verification {
 
 class BounceVerifier {
  public:
-  // REQUIRES: codec != nullptr.
+  // A null codec means no keys are configured: no address is signed, so every
+  // envelope recipient counts as not signed and only the ledger can verify.
   BounceVerifier(std::shared_ptr<const ReturnPathCodec> codec, VerifierOptions options);
 
   EnvelopeCheck CheckEnvelope(const std::vector<std::string>& envelope_recipients,
@@ -114,7 +115,8 @@ class BounceVerifier {
                       const std::optional<std::vector<std::string>>& ledger_recipients) const;
 
   const VerifierOptions& options() const { return options_; }
-  const ReturnPathCodec& codec() const { return *codec_; }
+  // The codec, or nullptr when no keys are configured.
+  const ReturnPathCodec* codec() const { return codec_.get(); }
 
  private:
   Disposition DispositionFor(Trust verdict) const;

@@ -210,6 +210,18 @@ TEST_F(BounceVerifierTest, EnvelopeCheck) {
   EXPECT_EQ(forged.verdict, Trust::kForged);
 }
 
+TEST_F(BounceVerifierTest, WithoutKeysOnlyTheLedgerVerifies) {
+  BounceVerifier verifier(nullptr, {});
+  EXPECT_EQ(verifier.codec(), nullptr);
+  EnvelopeCheck env = verifier.CheckEnvelope({Verp(kAlice), Forged()}, TestNow());
+  EXPECT_EQ(env.verdict, Trust::kUnverified);
+  EXPECT_EQ(env.evidence, Evidence::kNone);
+  EXPECT_EQ(verifier.Verify(env, Dsn({Failed(kAlice)}), Ledger{{kAlice}}).verdict,
+            Trust::kVerified);
+  EXPECT_EQ(verifier.Verify(env, Dsn({Failed(kAlice)}), {}).recipients[0].disposition,
+            Disposition::kLogOnly);
+}
+
 TEST_F(BounceVerifierTest, ForgedBounceActsOnNobodyWhateverItClaims) {
   Verification v = Run({Forged()}, Dsn({Failed(kAlice), Failed(kBob)}), Ledger{{kAlice, kBob}});
   ASSERT_EQ(v.recipients.size(), 2u);
