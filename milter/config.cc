@@ -11,6 +11,8 @@
 namespace bm {
 namespace {
 
+using namespace config_text;  // the value parsers, used by every setter
+
 // ---- setters, one per value type; each is instantiated per Config field ----
 
 template <auto Field>

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace bm {
+namespace bm::config_text {
 namespace {
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -155,4 +155,4 @@ Status ValidateSocketSpec(std::string_view spec) {
   return Bad("inet:PORT@HOST, inet6:PORT@HOST or unix:/PATH", spec);
 }
 
-}  // namespace bm
+}  // namespace bm::config_text

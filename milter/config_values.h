@@ -1,6 +1,7 @@
 // Value parsers of the config file, shared by the key table's setters. Each
 // returns kInvalidArgument with a message that names the bad value (the
-// loader adds file:line and the key).
+// loader adds file:line and the key). In their own namespace: parser/ has
+// text helpers of the same names.
 #ifndef BM_MILTER_CONFIG_VALUES_H_
 #define BM_MILTER_CONFIG_VALUES_H_
 
@@ -13,7 +14,7 @@
 #include "common/status.h"
 #include "milter/config.h"
 
-namespace bm {
+namespace bm::config_text {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string_view Trim(std::string_view s);
@@ -36,6 +37,6 @@ Result<std::uint32_t> ParseOctalMode(std::string_view v);
 // libmilter socket syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH, local:/PATH.
 Status ValidateSocketSpec(std::string_view spec);
 
-}  // namespace bm
+}  // namespace bm::config_text
 
 #endif  // BM_MILTER_CONFIG_VALUES_H_

@@ -131,12 +131,12 @@ int Run(const Options& options) {
       return 1;
     }
   }
-  // Before any thread exists, so every thread inherits the mask and only the
-  // signal thread receives these.
+  // Before any thread exists, so that every thread inherits the mask: SIGHUP
+  // and SIGUSR2 are then received only by the SignalThread's sigwaitinfo(),
+  // SIGTERM and SIGINT only by libmilter's sigwait() (smfi_main returns).
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR2);
+  for (int sig : {SIGHUP, SIGUSR2, SIGTERM, SIGINT}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   if (!config.pid_file.empty() && !(s = WritePidFile(config.pid_file)).ok()) {

@@ -25,14 +25,15 @@ struct UserIds {
 
 Result<UserIds> LookupUser(const std::string& spec) {
   std::string user = spec.substr(0, spec.find(':'));
-  std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+  std::string group_name =
+      spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
   // getpwnam/getgrnam: called before any worker thread exists.
   const passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) return Status::NotFound("unknown user '" + user + "'");
   UserIds ids{pw->pw_uid, pw->pw_gid, pw->pw_name};
-  if (!group.empty()) {
-    const group* gr = getgrnam(group.c_str());
-    if (gr == nullptr) return Status::NotFound("unknown group '" + group + "'");
+  if (!group_name.empty()) {
+    const struct group* gr = getgrnam(group_name.c_str());
+    if (gr == nullptr) return Status::NotFound("unknown group '" + group_name + "'");
     ids.gid = gr->gr_gid;
   }
   return ids;

@@ -1,0 +1,153 @@
+"""End-to-end: bounce-milter inside a real Postfix (issue 4, scenarios 1-4).
+
+One Postfix instance relays everything to a fake remote MX; the milter is
+attached as smtpd_milters and non_smtpd_milters (internal_mail_filter_classes
+= bounce), so Postfix's own DSNs pass through it. Tests run in name order and
+build on each other: the address suppressed by test_1 is refused by test_2.
+"""
+
+import os
+import smtplib
+import unittest
+
+from harness import (FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
+                     store_record, wait_for)
+
+SENDER = "news@mta.test"
+GONE = "gone@remote.test"
+OTHER = "still-here@remote.test"
+FULL = "full@remote.test"
+
+PROBE_RULE = "rule e2e-probe diag ~ /e2e probe phrase/i => mailboxfull transient\n"
+
+
+def rules_with_probe():
+    with open(os.path.join(os.environ["BM_SOURCE_DIR"], "rules", "default.rules")) as f:
+        return PROBE_RULE + f.read()
+
+
+class PostfixFlows(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = make_workdir("bm-e2e-postfix-")
+        cls.rules = os.path.join(cls.work, "rules.conf")
+        with open(cls.rules, "w") as f:
+            f.write(rules_with_probe())
+        cls.mx = FakeMx()
+        cls.mx.replies[GONE] = "550 5.1.1 <%s>: Recipient address rejected: User unknown" % GONE
+        cls.mx.replies[FULL] = "452 4.2.2 <%s>: Mailbox full, try again later" % FULL
+        cls.milter = Milter(cls.work, {"RulesFile": cls.rules})
+        cls.milter.start()
+        cls.postfix = Postfix(cls.work, cls.mx.port, cls.milter.port)
+        cls.postfix.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.postfix.stop()
+        status = cls.milter.stop()
+        cls.mx.stop()
+        if status != 0:
+            raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()))
+
+    def diagnostics(self):
+        return "\n--- milter log ---\n%s\n--- postfix log ---\n%s" % (
+            self.milter.log()[-6000:], self.postfix.log()[-6000:])
+
+    def send(self, recipients, sender=SENDER, message=None):
+        """Returns the refused recipients {address: (code, text)}."""
+        with self.postfix.smtp() as smtp:
+            try:
+                return smtp.sendmail(sender, recipients,
+                                     message or plain_message(sender or "mailer-daemon@x",
+                                                              recipients))
+            except smtplib.SMTPRecipientsRefused as e:  # all of them
+                return e.recipients
+
+    def wait_record(self, address, predicate, what):
+        try:
+            return wait_for(lambda: (lambda r: r if r and predicate(r) else None)(
+                store_record(self.milter.store, address)), what=what)
+        except AssertionError as e:
+            raise AssertionError(str(e) + self.diagnostics())
+
+    def test_1_postfix_generated_dsn_suppresses_address(self):
+        self.assertEqual(self.send([GONE]), {})
+        record = self.wait_record(GONE, lambda r: r["state"] == "suppressed",
+                                  "Postfix's DSN for %s to be recorded" % GONE)
+        self.assertEqual(record["reason"], "userunknown")
+        self.assertTrue(record["hard"])
+        self.assertTrue(record["suppressed_now"])
+        # The DSN went on to the sender, tagged.
+        dsns = wait_for(lambda: self.mx.messages_for(SENDER), what="the DSN to reach the sender")
+        self.assertIn(b"X-Bounce-Classification: kind=dsn; recipient=" + GONE.encode(), dsns[0][2])
+        self.assertEqual(dsns[0][0], "", "a DSN has a null envelope sender")
+
+    def test_2_next_mail_refused_at_rcpt_other_recipient_delivered(self):
+        refused = self.send([GONE, OTHER])
+        self.assertIn(GONE, refused, self.diagnostics())
+        code, text = refused[GONE]
+        self.assertEqual(code, 550)
+        self.assertRegex(text.decode(),
+                         r"^5\.1\.1 <gone@remote\.test>: recipient suppressed "
+                         r"\(userunknown since \d{4}-\d\d-\d\d\)$")
+        self.assertNotIn(OTHER, refused)
+        delivered = wait_for(lambda: self.mx.messages_for(OTHER), what="delivery to " + OTHER)
+        self.assertNotIn(GONE, delivered[0][1])
+        self.assertTrue(self.milter.log_has("outbound-refuse"))
+
+    def test_3_external_dsn_over_smtp_is_ingested(self):
+        ext = "ext-gone@other.test"
+        message = dsn("mx.other.test", ext, "5.1.1", "550 5.1.1 <%s>: user unknown" % ext)
+        self.assertEqual(self.send([SENDER], sender="", message=message), {})
+        record = self.wait_record(ext, lambda r: r["state"] == "suppressed",
+                                  "the external DSN to be recorded")
+        self.assertEqual(record["reason"], "userunknown")
+        with self.postfix.smtp() as smtp:
+            smtp.mail(SENDER)
+            code, _ = smtp.rcpt(ext)
+            self.assertEqual(code, 550)
+
+    def test_4a_expired_4xx_recipient_counts_as_soft_bounce(self):
+        self.assertEqual(self.send([FULL]), {})
+        record = self.wait_record(FULL, lambda r: r["soft_count"] >= 1,
+                                  "the expiry DSN for %s to be counted" % FULL)
+        self.assertEqual(record["class"], "transient")
+        self.assertFalse(record["hard"])
+        self.assertEqual(record["hard_count"], 0)
+        self.assertFalse(record["suppressed_now"])
+
+    def test_4b_monitor_mode_refuses_nothing(self):
+        watched = "watched@remote.test"  # suppressed here, accepted by the remote MX
+        store_probe("suppress", self.milter.store, watched, "userunknown")
+        self.assertIn(watched, self.send([watched]))
+        self.milter.settings["Mode"] = "monitor"
+        self.milter.write_conf()
+        self.milter.reload()
+        try:
+            self.assertEqual(self.send([watched]), {}, self.diagnostics())
+            wait_for(lambda: self.mx.messages_for(watched), what="delivery to " + watched)
+            self.assertTrue(self.milter.log_has("outbound-would-refuse"))
+        finally:
+            self.milter.settings["Mode"] = "enforce"
+            self.milter.write_conf()
+            self.milter.reload()
+        self.assertIn(watched, self.send([watched]))
+
+    def test_4c_sighup_with_broken_rules_keeps_old_rules(self):
+        with open(self.rules, "w") as f:
+            f.write("rule broken status 5.* => \n")
+        self.milter.reload()
+        self.assertTrue(self.milter.log_has("reload failed"), self.diagnostics())
+        self.assertIsNone(self.milter.proc.poll(), "SIGHUP must not stop the milter")
+        probe = "probe@other.test"
+        message = dsn("mx.other.test", probe, "4.2.2", "452 4.2.2 e2e probe phrase")
+        self.assertEqual(self.send([SENDER], sender="", message=message), {})
+        record = self.wait_record(probe, lambda r: r["last_rule_id"] != "",
+                                  "the probe DSN to be recorded")
+        self.assertEqual(record["last_rule_id"], "e2e-probe", "the old rules must keep serving")
+        with open(self.rules, "w") as f:
+            f.write(rules_with_probe())
+
+
+if __name__ == "__main__":
+    unittest.main()
