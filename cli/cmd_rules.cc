@@ -1,6 +1,6 @@
 // bouncectl rules check FILE
 // bouncectl rules test [--rules FILE] [--status S] [--code C] [--mta HOST]
-//                      [--kind K] [--action A] TEXT
+//                      [--kind K] [--action A] [--format F] [--command C] TEXT
 // bouncectl rules default
 //
 // Validates a rules file, shows which rule classifies a given diagnostic, or
@@ -37,6 +37,7 @@ constexpr const char* kHelp =
     "  --kind K        dsn (default), autoreply, feedback or notbounce\n"
     "  --action A      DSN action: failed (default), delayed, delivered, ...\n"
     "  --format F      decoder name as `parse --json` prints it, e.g. postfix\n"
+    "  --command C     SMTP command that was refused: CONN, HELO, MAIL, RCPT, DATA\n"
     "\n"
     "The rules file format is described in docs/rules.md.\n"
     "Exit status: 0 success, 1 the rules file is invalid or unreadable,\n"
@@ -64,7 +65,7 @@ int RunCheck(const Args& args) {
 }
 
 int RunTest(const Args& args) {
-  std::string rules_path, status, code, mta, kind = "dsn", action = "failed", format;
+  std::string rules_path, status, code, mta, kind = "dsn", action = "failed", format, command;
   std::string text;
   bool have_text = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -76,6 +77,7 @@ int RunTest(const Args& args) {
                           : a == "--kind"   ? &kind
                           : a == "--action" ? &action
                           : a == "--format" ? &format
+                          : a == "--command" ? &command
                                             : nullptr;
     if (target != nullptr) {
       if (i + 1 >= args.size()) return Usage();
@@ -114,6 +116,7 @@ int RunTest(const Args& args) {
   input.remote_mta = mta;
   input.action = action;
   input.format = format;
+  input.command = command;
   input.diagnostic = text;
   Classification c = (*table)->Classify(input);
   std::printf("rule:    %s\n", c.rule_id.c_str());

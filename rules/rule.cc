@@ -8,8 +8,8 @@ constexpr struct {
   std::string_view word;
 } kFieldWords[] = {
     {Field::kKind, "kind"},         {Field::kAction, "action"}, {Field::kFormat, "format"},
-    {Field::kFeedback, "feedback"}, {Field::kStatus, "status"}, {Field::kCode, "code"},
-    {Field::kMta, "mta"},           {Field::kDiag, "diag"},
+    {Field::kFeedback, "feedback"}, {Field::kCommand, "command"}, {Field::kStatus, "status"},
+    {Field::kCode, "code"},         {Field::kMta, "mta"},         {Field::kDiag, "diag"},
 };
 
 constexpr struct {
@@ -32,6 +32,8 @@ std::string_view FieldValue(const RuleInput& input, Field field) {
       return input.format;
     case Field::kFeedback:
       return input.feedback_type;
+    case Field::kCommand:
+      return input.command;
     case Field::kStatus:
       return input.status;
     case Field::kCode:

@@ -17,7 +17,7 @@
 namespace bm {
 
 // The fields a condition may test, named as in the rules file.
-enum class Field { kKind, kAction, kFormat, kFeedback, kStatus, kCode, kMta, kDiag };
+enum class Field { kKind, kAction, kFormat, kFeedback, kCommand, kStatus, kCode, kMta, kDiag };
 
 // nullptr-free lookups between the rules file's field words and Field.
 std::optional<Field> FieldFromWord(std::string_view word);

@@ -227,7 +227,7 @@ class Parser {
     if (!field) {
       return Error(field_token.line, "unknown field '" + field_token.text +
                                          "' (known: status, code, diag, mta, kind, action, "
-                                         "format, feedback; or '=>' before the result)");
+                                         "format, feedback, command; or '=>' before the result)");
     }
     ++*i;
     if (*i >= t.size() || t[*i].text == "=>") {

@@ -36,6 +36,7 @@ struct RuleInput {
   std::string_view diagnostic;  // may be empty
   std::string_view remote_mta;  // may be empty
   std::string_view feedback_type;
+  std::string_view command;  // SMTP command that was refused: CONN, HELO, MAIL, RCPT, DATA; may be empty
 };
 
 struct Classification {

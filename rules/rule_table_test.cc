@@ -40,6 +40,7 @@ TEST(RuleTableTest, EachFieldCanBeMatched) {
       "rule by-format   format exim              => mailererror\n"
       "rule by-feedback feedback abuse           => spamdetected\n"
       "rule by-action   action delayed           => expired\n"
+      "rule by-command  command DATA             => filtered\n"
       "rule by-status   status 5.1.*             => userunknown\n"
       "rule by-code     code 55?                 => rejected\n"
       "rule by-mta      mta ~ /\\.example\\.net$/  => blocked\n"
@@ -57,6 +58,9 @@ TEST(RuleTableTest, EachFieldCanBeMatched) {
   in = Diag("");
   in.action = "delayed";
   EXPECT_EQ(t->Classify(in).rule_id, "by-action");
+  in = Diag("");
+  in.command = "data";
+  EXPECT_EQ(t->Classify(in).rule_id, "by-command");
   EXPECT_EQ(t->Classify(Diag("", "5.1.10")).rule_id, "by-status");
   EXPECT_EQ(t->Classify(Diag("", "", "553")).rule_id, "by-code");
   in = Diag("");
