@@ -24,7 +24,8 @@ bool IsDomainChar(char c) {
 
 }  // namespace
 
-std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hits) {
+std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hits, bool allow_utf8) {
+  const auto utf8 = [allow_utf8](char c) { return allow_utf8 && static_cast<unsigned char>(c) >= 0x80; };
   std::vector<AddressHit> hits;
   std::size_t from = 0;
   while (hits.size() < max_hits) {
@@ -32,9 +33,9 @@ std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hit
     if (at == std::string_view::npos) break;
     from = at + 1;
     std::size_t b = at;
-    while (b > 0 && IsLocalChar(text[b - 1])) --b;
+    while (b > 0 && (IsLocalChar(text[b - 1]) || utf8(text[b - 1]))) --b;
     std::size_t e = at + 1;
-    while (e < text.size() && IsDomainChar(text[e])) ++e;
+    while (e < text.size() && (IsDomainChar(text[e]) || utf8(text[e]))) ++e;
     // Sentence punctuation and quoting are not part of the address.
     while (b < at && (text[b] == '.' || text[b] == '\'' || text[b] == '`' || text[b] == '=')) ++b;
     while (e > at + 1 && (text[e - 1] == '.' || text[e - 1] == '-')) --e;
@@ -56,11 +57,11 @@ std::string ExtractAddress(std::string_view value) {
   if (lt != std::string_view::npos) {
     const std::size_t gt = v.find('>', lt);
     if (gt != std::string_view::npos) {
-      std::vector<AddressHit> inside = FindAddresses(v.substr(lt + 1, gt - lt - 1), 1);
+      std::vector<AddressHit> inside = FindAddresses(v.substr(lt + 1, gt - lt - 1), 1, true);
       if (!inside.empty()) return inside.front().address;
     }
   }
-  std::vector<AddressHit> hits = FindAddresses(v, 1);
+  std::vector<AddressHit> hits = FindAddresses(v, 1, true);
   return hits.empty() ? std::string() : hits.front().address;
 }
 

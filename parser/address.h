@@ -18,10 +18,14 @@ struct AddressHit {
 };
 
 // Every addr-spec-looking token (local@domain.tld) in text, in order; at most
-// max_hits of them.
-std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hits = 64);
+// max_hits of them. With allow_utf8, non-ASCII UTF-8 characters may be part
+// of the address (RFC 6531 internationalised addresses); use it only where
+// the text is known to hold an address, since free text in scripts without
+// spaces would otherwise run into it.
+std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hits = 64,
+                                      bool allow_utf8 = false);
 
-// The address in a header or DSN field value: strips an address type
+// The address in a header or DSN field value (UTF-8 allowed): strips an address type
 // ("rfc822;"), display names, comments and angle brackets. Empty when the
 // value holds no address.
 std::string ExtractAddress(std::string_view value);

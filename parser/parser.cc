@@ -119,17 +119,16 @@ void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& 
 GMimeLibrary::GMimeLibrary() { g_mime_init(); }
 GMimeLibrary::~GMimeLibrary() { g_mime_shutdown(); }
 
-Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits) {
-  Result<MimeContent> walked = WalkMime(raw, limits);
-  if (!walked.ok()) return walked.status();
-  const MimeContent& mime = *walked;
+namespace {
 
+// Decodes what the MIME walk found. Keeps at most `keep` recipients.
+BounceReport Decode(const MimeContent& mime, const ParseLimits& limits, std::size_t keep) {
   BounceReport report;
   report.subject = HeaderValue(mime.headers, "Subject");
   report.from = HeaderValue(mime.headers, "From");
 
   TextBounceOptions text_options;
-  text_options.max_recipients = limits.max_recipients;
+  text_options.max_recipients = keep;
   text_options.max_diagnostic_bytes = limits.max_diagnostic_bytes;
   for (std::string_view name : {"From", "To"}) {
     std::string a = ExtractAddress(HeaderValue(mime.headers, name));
@@ -145,7 +144,7 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
   report.original = OriginalFromHeaders(returned);
 
   if (!mime.feedback_report.empty() || mime.report_type == "feedback-report") {
-    FeedbackReport arf = ParseFeedbackReport(mime.feedback_report, returned, limits.max_recipients);
+    FeedbackReport arf = ParseFeedbackReport(mime.feedback_report, returned, keep);
     report.kind = ReportKind::kFeedback;
     report.format = "arf";
     report.reporting_mta = arf.reporting_mta;
@@ -163,7 +162,7 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     return report;
   }
 
-  if (DecodeSesNotification(text_body, limits.max_recipients,
+  if (DecodeSesNotification(text_body, keep,
                             limits.max_diagnostic_bytes, &report)) {
     return report;
   }
@@ -179,11 +178,11 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     report.format = mime.global_delivery_status ? "rfc6533" : "rfc3464";
     for (std::string_view body : status_bodies) {
       DeliveryStatus ds =
-          ParseDeliveryStatus(body, limits.max_recipients - report.recipients.size(),
+          ParseDeliveryStatus(body, keep - report.recipients.size(),
                               limits.max_diagnostic_bytes);
       if (report.reporting_mta.empty()) report.reporting_mta = ds.reporting_mta;
       for (RecipientResult& r : ds.recipients) report.recipients.push_back(std::move(r));
-      if (report.recipients.size() >= limits.max_recipients) break;
+      if (report.recipients.size() >= keep) break;
     }
     if (!report.recipients.empty()) {
       EnrichFromText(report.recipients, text, limits.max_diagnostic_bytes);
@@ -206,7 +205,7 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     // else the returned message's single To address names it.
     const std::string* failed = FindField(mime.headers, "X-Failed-Recipients");
     std::vector<AddressHit> named;
-    if (failed != nullptr) named = FindAddresses(*failed, limits.max_recipients);
+    if (failed != nullptr) named = FindAddresses(*failed, keep);
     if (named.empty()) {
       named = FindAddresses(report.original.to, 2);
       if (named.size() != 1) named.clear();
@@ -232,6 +231,20 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
     return report;
   }
   report.kind = ReportKind::kNotBounce;
+  return report;
+}
+
+}  // namespace
+
+Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits) {
+  Result<MimeContent> walked = WalkMime(raw, limits);
+  if (!walked.ok()) return walked.status();
+  // One more than allowed is decoded, to tell "exactly at the limit" from "over".
+  BounceReport report = Decode(*walked, limits, limits.max_recipients + 1);
+  if (report.recipients.size() > limits.max_recipients) {
+    return Status::LimitExceeded("report names more than " + std::to_string(limits.max_recipients) +
+                                 " recipients");
+  }
   return report;
 }
 

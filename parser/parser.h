@@ -18,13 +18,14 @@
 
 namespace bm {
 
-// Bounds on the work a single message may cause. Exceeding one yields a
-// Status::LimitExceeded naming the limit, never a partial report.
+// Bounds on the work a single message may cause. Exceeding one of the first
+// four yields a Status::LimitExceeded naming the limit, never a partial
+// report; a longer diagnostic is cut (on a UTF-8 character boundary).
 struct ParseLimits {
   std::size_t max_message_bytes = 32 * 1024 * 1024;  // whole raw message
   int max_mime_depth = 32;                           // nesting of multiparts/message parts
   int max_mime_parts = 2000;                         // MIME parts in total
-  std::size_t max_recipients = 1000;                 // recipients kept per report
+  std::size_t max_recipients = 1000;                 // recipients one report may name
   std::size_t max_diagnostic_bytes = 2048;           // each diagnostic is cut to this
 };
 

@@ -49,7 +49,10 @@ std::vector<std::string> FindReplyCodes(std::string_view text, std::size_t max_c
     if (!IsCodeClass(text[i]) || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
     if (i > 0) {
       const char p = text[i - 1];
-      if (IsAlnum(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == ',' || p == '+') continue;
+      if (IsAlnum(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == ',' || p == '+' ||
+          p == '_') {
+        continue;
+      }
     }
     if (i + 3 < text.size()) {
       const char n = text[i + 3];

@@ -284,7 +284,9 @@ class Decoder {
       std::size_t j = i + 1;
       LedAddress next;
       for (; j < cut_ && j < i + 1 + kMaxDiagnosticLines; ++j) {
-        if (IsBlank(lines_[j]) || LedAt(j, &next)) break;
+        if (IsBlank(lines_[j])) break;
+        // A wrapped reply may quote the same address at a line start.
+        if (LedAt(j, &next) && !EqualsIgnoreCase(next.address, led.address)) break;
         if (IsTranscriptNoise(lines_[j])) continue;
         diagnostic += ' ';
         diagnostic.append(lines_[j]);

@@ -1,0 +1,60 @@
+#include "parser/smtp_codes.h"
+
+#include <gtest/gtest.h>
+
+namespace bm {
+namespace {
+
+TEST(SmtpCodesTest, EnhancedStatusStandsAlone) {
+  EXPECT_EQ(FindEnhancedStatus("550 5.1.1 <a@b.c>... User unknown"), "5.1.1");
+  EXPECT_EQ(FindEnhancedStatus("(#5.5.0)"), "5.5.0");
+  EXPECT_EQ(FindEnhancedStatus("host 192.0.2.5.4 said"), "");  // part of an address
+  EXPECT_EQ(FindEnhancedStatus("version 4.2.1b"), "");
+  EXPECT_EQ(FindEnhancedStatus("no code here"), "");
+}
+
+TEST(SmtpCodesTest, ReplyCodeWrittenAsReply) {
+  EXPECT_EQ(FindReplyCode("host mx said: 550-5.1.1 The email account"), "550");
+  EXPECT_EQ(FindReplyCode("501: 5.1.8 Sender address rejected"), "501");
+  EXPECT_EQ(FindReplyCode("ResponseCode 421, , Host not reachable"), "421");
+  EXPECT_EQ(FindReplyCode("port 2525 and 5.1.1"), "");
+  EXPECT_EQ(FindReplyCode("ofr_416 rejected"), "");
+  EXPECT_EQ(FindReplyCode("error message: [554 5.4.6 Hop count exceeded]"), "554");
+}
+
+TEST(SmtpCodesTest, RefinePrefersSpecificDiagnosticStatus) {
+  RecipientResult r;
+  r.status = "5.0.0";
+  r.diagnostic = "550 5.1.1 <a@example.jp>... User unknown";
+  RefineCodesFromDiagnostic(r);
+  EXPECT_EQ(r.status, "5.1.1");
+  EXPECT_EQ(r.reply_code, "550");
+}
+
+TEST(SmtpCodesTest, RefineKeepsStatusOfOtherClass) {
+  RecipientResult r;
+  r.status = "5.0.0";
+  r.diagnostic = "421 4.4.2 Connection timed out";
+  RefineCodesFromDiagnostic(r);
+  EXPECT_EQ(r.status, "5.0.0");
+  EXPECT_EQ(r.reply_code, "421");
+}
+
+TEST(SmtpCodesTest, RefineSkipsPositiveTranscriptReplies) {
+  RecipientResult r;
+  r.diagnostic = "250 2.1.0 Ok 451 4.3.0 Error: queue file write error";
+  RefineCodesFromDiagnostic(r);
+  EXPECT_EQ(r.reply_code, "451");
+  EXPECT_EQ(r.status, "4.3.0");
+}
+
+TEST(SmtpCodesTest, SmtpCommand) {
+  EXPECT_EQ(SmtpCommandIn("said: 550 5.1.1 unknown (in reply to RCPT TO command)"), "RCPT");
+  EXPECT_EQ(SmtpCommandIn("SMTP error from remote mail server after end of data: 550"), "DATA");
+  EXPECT_EQ(SmtpCommandIn("... while talking to mx:\n>>> MAIL From:<a@b.c>\n<<< 553 no\n"), "MAIL");
+  EXPECT_EQ(SmtpCommandIn(">>> RCPT To:<a@b.c>\n<<< 250 ok\n>>> DATA\n<<< 554 spam\n"), "DATA");
+  EXPECT_EQ(SmtpCommandIn("550 user unknown"), "");
+}
+
+}  // namespace
+}  // namespace bm
