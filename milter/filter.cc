@@ -138,6 +138,9 @@ Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
   Result<RecipientStatus> status = store_.Check(recipient, clock_());
   if (!status.ok()) {
     Verdict v = monitor ? Verdict::kContinue : VerdictForError(config.on_store_error);
+    // "accept" lets this recipient through; SMFIS_ACCEPT here would also let
+    // every later recipient of the message through unchecked.
+    if (v == Verdict::kAccept) v = Verdict::kContinue;
     LogDecision(config, LogSeverity::kWarning, "outbound-store-error",
                 {{"queue", QueueId(mta)},
                  {"recipient", recipient},

@@ -1,0 +1,300 @@
+// The filter's decisions, driven through the MtaSession seam with a real
+// store (LMDB in a temp dir), the real parser and the embedded rules.
+#include "milter/filter.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "parser/parser.h"
+
+namespace bm {
+namespace {
+
+constexpr std::int64_t kNow = 1763800000;
+
+class RecordingSession : public MtaSession {
+ public:
+  std::optional<std::string> Macro(const char* name) override {
+    auto it = macros.find(name);
+    if (it == macros.end()) return std::nullopt;
+    return it->second;
+  }
+  bool SetReply(const SmtpReply& reply) override {
+    replies.push_back(reply);
+    return true;
+  }
+  bool AddHeader(const std::string& name, const std::string& value) override {
+    headers.emplace_back(name, value);
+    return true;
+  }
+  std::map<std::string, std::string> macros;
+  std::vector<SmtpReply> replies;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+sockaddr_in Ipv4(const char* text) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, text, &a.sin_addr);
+  return a;
+}
+
+std::string Dsn(const std::string& recipient, const std::string& status,
+                const std::string& diagnostic) {
+  return "From: MAILER-DAEMON@mx.other.test\r\n"
+         "Subject: Undelivered Mail Returned to Sender\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n"
+         "\r\n"
+         "--B\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n"
+         "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+         "Reporting-MTA: dns; mx.other.test\r\n\r\n"
+         "Final-Recipient: rfc822; " + recipient + "\r\n"
+         "Action: failed\r\nStatus: " + status + "\r\n"
+         "Diagnostic-Code: smtp; " + diagnostic + "\r\n--B--\r\n";
+}
+
+class FilterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gmime_ = new GMimeLibrary(); }
+  static void TearDownTestSuite() {
+    delete gmime_;
+    gmime_ = nullptr;
+  }
+
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bm-filter-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    Configure("");
+  }
+  void TearDown() override {
+    filter_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // (Re)creates the filter with config text and a store at store_path (default: dir_/store).
+  void Configure(const std::string& config_text, std::string store_path = "") {
+    Result<std::shared_ptr<const Config>> config = LoadConfigString(config_text, "test.conf");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto policy = std::make_shared<Policy>();
+    policy->config = *config;
+    policy->rules = RuleTable::Default();
+    filter_.reset();
+    holder_ = std::make_unique<PolicyHolder>(policy);
+    if (!store_) {
+      store_ = std::make_unique<StoreAccess>(
+          store_path.empty() ? (dir_ / "store").string() : store_path, 1);
+    }
+    filter_ = std::make_unique<Filter>(*holder_, *store_, [] { return kNow; });
+  }
+
+  std::unique_ptr<ConnectionContext> Connect(const char* ip) {
+    sockaddr_in a = Ipv4(ip);
+    return filter_->OnConnect("client.test", reinterpret_cast<sockaddr*>(&a));
+  }
+
+  // Feeds a whole raw message (headers, then body) and returns the EOM verdict.
+  Verdict SendMessage(ConnectionContext& c, const std::string& raw) {
+    std::size_t end = raw.find("\r\n\r\n");
+    std::string_view headers(raw.data(), end + 2);
+    while (!headers.empty()) {
+      std::size_t nl = headers.find("\r\n");
+      std::string_view line = headers.substr(0, nl);
+      std::size_t colon = line.find(':');
+      EXPECT_EQ(filter_->OnHeader(c, line.substr(0, colon), line.substr(colon + 2)),
+                Verdict::kContinue);
+      headers.remove_prefix(nl + 2);
+    }
+    Verdict v = filter_->OnEndOfHeaders(c, mta_);
+    if (v != Verdict::kContinue) return v;
+    v = filter_->OnBody(c, mta_, std::string_view(raw).substr(end + 4));
+    if (v != Verdict::kContinue) return v;
+    return filter_->OnEndOfMessage(c, mta_);
+  }
+
+  RecipientStatus Status(const std::string& address) {
+    Result<RecipientStatus> s = store_->Check(address, kNow);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : RecipientStatus();
+  }
+
+  // Records a hard bounce for address through the inbound path.
+  void Suppress(const std::string& address) {
+    auto c = Connect("203.0.113.5");
+    ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<>"), Verdict::kContinue);
+    ASSERT_EQ(filter_->OnEnvRcpt(*c, mta_, "<news@mta.test>"), Verdict::kContinue);
+    ASSERT_EQ(SendMessage(*c, Dsn(address, "5.1.1", "550 5.1.1 user unknown")),
+              Verdict::kAccept);
+    ASSERT_TRUE(Status(address).refused);
+    mta_ = RecordingSession();
+  }
+
+  static GMimeLibrary* gmime_;
+  std::filesystem::path dir_;
+  std::unique_ptr<PolicyHolder> holder_;
+  std::unique_ptr<StoreAccess> store_;
+  std::unique_ptr<Filter> filter_;
+  RecordingSession mta_;
+};
+
+GMimeLibrary* FilterTest::gmime_ = nullptr;
+
+TEST_F(FilterTest, BounceIsRecordedAndTagged) {
+  auto c = Connect("127.0.0.1");
+  EXPECT_EQ(filter_->OnEnvFrom(*c, mta_, ""), Verdict::kContinue);  // Postfix's own DSN
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "news@mta.test"), Verdict::kContinue);
+  EXPECT_EQ(SendMessage(*c, Dsn("gone@remote.test", "5.1.1", "550 5.1.1 User unknown")),
+            Verdict::kAccept);
+  ASSERT_EQ(mta_.headers.size(), 1u);
+  EXPECT_EQ(mta_.headers[0].first, "X-Bounce-Classification");
+  EXPECT_NE(mta_.headers[0].second.find("recipient=gone@remote.test; reason=userunknown; "
+                                        "class=permanent; hard=yes"),
+            std::string::npos)
+      << mta_.headers[0].second;
+  RecipientStatus s = Status("gone@remote.test");
+  EXPECT_TRUE(s.refused);
+  EXPECT_FALSE(s.temporary);
+  EXPECT_EQ(s.reason, "userunknown");
+}
+
+TEST_F(FilterTest, OutboundSuppressedRecipientIsRefusedOthersPass) {
+  Suppress("gone@remote.test");
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<news@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<GONE@Remote.test>"), Verdict::kReject);
+  ASSERT_EQ(mta_.replies.size(), 1u);
+  EXPECT_EQ(mta_.replies[0].rcode, "550");
+  EXPECT_EQ(mta_.replies[0].xcode, "5.1.1");
+  EXPECT_EQ(mta_.replies[0].text,
+            "<GONE@Remote.test>: recipient suppressed (userunknown since 2025-11-22)");
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<fine@remote.test>"), Verdict::kContinue);
+  EXPECT_EQ(mta_.replies.size(), 1u);
+}
+
+TEST_F(FilterTest, MonitorModeRefusesNothing) {
+  Suppress("gone@remote.test");
+  Configure("Mode monitor\n");
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<news@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<gone@remote.test>"), Verdict::kContinue);
+  EXPECT_TRUE(mta_.replies.empty());
+}
+
+TEST_F(FilterTest, WhoIsOutbound) {
+  Suppress("gone@remote.test");
+  Configure("OutboundDaemons submission\n");
+  // Outside client, not authenticated: inbound mail, accepted at MAIL FROM.
+  auto c = Connect("198.51.100.7");
+  EXPECT_EQ(filter_->OnEnvFrom(*c, mta_, "<someone@example.net>"), Verdict::kAccept);
+  // Authenticated.
+  mta_.macros["{auth_authen}"] = "alice";
+  EXPECT_EQ(filter_->OnEnvFrom(*c, mta_, "<alice@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<gone@remote.test>"), Verdict::kReject);
+  // Through a configured daemon.
+  mta_.macros.clear();
+  mta_.macros["{daemon_name}"] = "submission";
+  EXPECT_EQ(filter_->OnEnvFrom(*c, mta_, "<bob@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<gone@remote.test>"), Verdict::kReject);
+  mta_.macros["{daemon_name}"] = "smtpd";
+  EXPECT_EQ(filter_->OnEnvFrom(*c, mta_, "<bob@mta.test>"), Verdict::kAccept);
+  // Authenticated senders can be excluded.
+  Configure("OutboundAuthenticated no\n");
+  auto c2 = Connect("198.51.100.7");
+  mta_.macros = {{"{auth_authen}", "alice"}};
+  EXPECT_EQ(filter_->OnEnvFrom(*c2, mta_, "<alice@mta.test>"), Verdict::kAccept);
+}
+
+TEST_F(FilterTest, RecipientsOfABounceAreNeverRefused) {
+  Suppress("gone@remote.test");
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<gone@remote.test>"), Verdict::kContinue);
+  EXPECT_TRUE(mta_.replies.empty());
+}
+
+TEST_F(FilterTest, BounceAddressMarksABounceAndDiscardApplies) {
+  Configure("BounceAddresses bounces+*@mta.test\nInboundAction-Dsn discard\n");
+  auto c = Connect("198.51.100.7");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<postmaster@other.test>"), Verdict::kContinue);
+  ASSERT_EQ(filter_->OnEnvRcpt(*c, mta_, "<bounces+x=y@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(SendMessage(*c, Dsn("old@other.test", "5.1.1", "550 no such user")),
+            Verdict::kDiscard);
+  EXPECT_TRUE(Status("old@other.test").refused);
+}
+
+TEST_F(FilterTest, NotABounceGetsItsOwnAction) {
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<>"), Verdict::kContinue);
+  EXPECT_EQ(SendMessage(*c, "Subject: hi\r\nFrom: a@b.test\r\n\r\nJust a note.\r\n"),
+            Verdict::kAccept);
+  EXPECT_TRUE(mta_.headers.empty());
+}
+
+TEST_F(FilterTest, OversizedBounceIsAcceptedUnrecorded) {
+  Configure("MaxMessageSize 64K\n");
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<>"), Verdict::kContinue);
+  std::string raw = Dsn("big@other.test", "5.1.1", "550 user unknown");
+  raw.insert(raw.find("Not delivered."), std::string(70 * 1024, 'x'));
+  EXPECT_EQ(SendMessage(*c, raw), Verdict::kAccept);
+  EXPECT_FALSE(Status("big@other.test").refused);
+  EXPECT_TRUE(c->message.raw.empty());
+}
+
+TEST_F(FilterTest, AbortClearsTheMessage) {
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<>"), Verdict::kContinue);
+  filter_->OnHeader(*c, "Subject", "partial");
+  filter_->OnAbort(*c);
+  EXPECT_TRUE(c->message.raw.empty());
+  EXPECT_FALSE(c->message.IsBounceCandidate());
+}
+
+TEST_F(FilterTest, StoreUnavailable) {
+  std::ofstream(dir_ / "file") << "not a directory";
+  store_.reset();
+  Configure("On-StoreError reject\n", (dir_ / "file" / "store").string());
+  auto c = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<>"), Verdict::kContinue);
+  EXPECT_EQ(SendMessage(*c, Dsn("x@other.test", "5.1.1", "550 user unknown")),
+            Verdict::kTempfail);
+  ASSERT_EQ(mta_.replies.size(), 1u);
+  EXPECT_EQ(mta_.replies[0].rcode, "451");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "<news@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<x@other.test>"), Verdict::kReject);
+  EXPECT_EQ(mta_.replies.back().xcode, "5.3.0");
+  Configure("On-StoreError accept\n");
+  auto c2 = Connect("127.0.0.1");
+  ASSERT_EQ(filter_->OnEnvFrom(*c2, mta_, "<news@mta.test>"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c2, mta_, "<x@other.test>"), Verdict::kContinue);
+}
+
+TEST_F(FilterTest, SnapshotSurvivesReload) {
+  auto c = Connect("127.0.0.1");
+  auto before = c->policy;
+  auto next = std::make_shared<Policy>(*holder_->Current());
+  next->config = *LoadConfigString("Mode monitor\n", "new.conf");
+  holder_->Replace(next);
+  EXPECT_EQ(c->policy, before);
+  EXPECT_EQ(c->policy->config->mode, Mode::kEnforce);
+  EXPECT_EQ(Connect("127.0.0.1")->policy->config->mode, Mode::kMonitor);
+}
+
+TEST_F(FilterTest, InternalErrorVerdictFollowsConfig) {
+  Configure("On-InternalError tempfail\n");
+  EXPECT_EQ(filter_->InternalErrorVerdict(nullptr), Verdict::kTempfail);
+}
+
+}  // namespace
+}  // namespace bm
