@@ -87,6 +87,58 @@ const char* ClassFromCode(std::uint8_t code) {
   return code == 1 ? "permanent" : code == 2 ? "transient" : "";
 }
 
+// Reasons take one byte on disk when they are in this list. Append only:
+// the position is the stored code.
+constexpr std::string_view kReasonCodes[] = {
+    "authfailure", "badreputation", "blocked", "contenterror", "delivered", "exceedlimit",
+    "expired", "failedstarttls", "feedback", "filtered", "hasmoved", "hostunknown",
+    "mailboxfull", "mailererror", "mesgtoobig", "networkerror", "norelaying", "notaccept",
+    "notcompliantrfc", "onhold", "policyviolation", "rejected", "requireptr", "securityerror",
+    "spamdetected", "speeding", "suppressed", "suspend", "syntaxerror", "systemerror",
+    "systemfull", "toomanyconn", "undefined", "userunknown", "vacation", "virusdetected",
+    "import", "manual"};
+
+void PutReason(Writer& w, std::string_view reason) {
+  for (std::size_t i = 0; i < std::size(kReasonCodes); ++i) {
+    if (kReasonCodes[i] == reason) {
+      w.Varint(i + 1);
+      return;
+    }
+  }
+  w.Varint(0);
+  w.Str(reason);
+}
+
+bool GetReason(Reader& r, std::string* reason) {
+  std::uint64_t code;
+  if (!r.Varint(&code)) return false;
+  if (code == 0) return r.Str(reason);
+  if (code > std::size(kReasonCodes)) return false;
+  reason->assign(kReasonCodes[code - 1]);
+  return true;
+}
+
+// Diagnostics usually quote the address; it is stored as one marker byte.
+constexpr char kAddressMarker = '\x01';
+
+std::string PackDiagnostic(std::string_view diagnostic, std::string_view address) {
+  std::size_t at = diagnostic.find(address);
+  if (address.empty() || at == std::string_view::npos ||
+      diagnostic.find(kAddressMarker) != std::string_view::npos) {
+    return std::string(diagnostic);
+  }
+  std::string out(diagnostic.substr(0, at));
+  out += kAddressMarker;
+  out.append(diagnostic.substr(at + address.size()));
+  return out;
+}
+
+std::string UnpackDiagnostic(std::string packed, std::string_view address) {
+  std::size_t at = packed.find(kAddressMarker);
+  if (at != std::string::npos) packed.replace(at, 1, address);
+  return packed;
+}
+
 Status Bad(std::string_view what, std::string_view key) {
   return Status::Corruption("undecodable " + std::string(what) + " record '" + std::string(key) +
                             "'");
@@ -101,50 +153,75 @@ std::string EncodeAddressRecord(const AddressRecord& r) {
   w.Byte(static_cast<std::uint8_t>(r.source));
   w.Byte(static_cast<std::uint8_t>((r.hard ? 1 : 0) | (r.counted_hostunknown ? 2 : 0) |
                                    (ClassCode(r.bounce_class) << 2)));
+  // What Lookup needs comes first (DecodeLookupHead stops there). Later
+  // times are deltas: they are usually close to the first, often equal.
+  PutReason(w, r.reason);
   w.Time(r.first_bounce);
-  w.Time(r.last_bounce);
-  w.Time(r.state_since);
-  w.Time(r.suppressed_until);
+  w.Time(r.state_since - r.first_bounce);
+  w.Time(r.suppressed_until == 0 ? 0 : r.suppressed_until - r.state_since);
+  w.Time(r.last_bounce - r.first_bounce);
   w.Varint(r.hard_count);
   w.Varint(r.soft_count);
   w.Varint(r.complaint_count);
   w.Varint(r.soft_window.size());
-  for (std::int64_t t : r.soft_window) w.Time(t);
-  w.Str(r.reason);
+  for (std::int64_t t : r.soft_window) w.Time(t - r.first_bounce);
   w.Str(r.last_status);
-  w.Str(r.last_diagnostic);
+  w.Str(PackDiagnostic(r.last_diagnostic, r.address));
   w.Str(r.last_rule_id);
   w.Str(r.message_id);
   w.Varint(r.last_event_seq);
-  w.Varint(r.updated_seq);
+  w.Varint(r.last_event_seq - r.updated_seq);
   return w.Take();
+}
+
+namespace {
+
+bool DecodeHead(Reader& r, AddressRecord* rec) {
+  std::uint8_t version, state, source, flags;
+  std::int64_t since_delta = 0, until_delta = 0;
+  if (!(r.Byte(&version) && version == kAddressVersion && r.Byte(&state) && state <= 3 &&
+        r.Byte(&source) && source <= 3 && r.Byte(&flags) && GetReason(r, &rec->reason) &&
+        r.Time(&rec->first_bounce) && r.Time(&since_delta) && r.Time(&until_delta))) {
+    return false;
+  }
+  rec->state = static_cast<AddressState>(state);
+  rec->source = static_cast<RecordSource>(source);
+  rec->hard = (flags & 1) != 0;
+  rec->counted_hostunknown = (flags & 2) != 0;
+  rec->bounce_class = ClassFromCode(static_cast<std::uint8_t>(flags >> 2));
+  rec->state_since = rec->first_bounce + since_delta;
+  rec->suppressed_until = until_delta == 0 ? 0 : rec->state_since + until_delta;
+  return true;
+}
+
+}  // namespace
+
+Status DecodeLookupHead(std::string_view value, AddressRecord* out) {
+  Reader r(value);
+  return DecodeHead(r, out) ? Status::Ok() : Bad("address", "(lookup)");
 }
 
 Status DecodeAddressRecord(std::string_view key, std::string_view value, AddressRecord* out) {
   Reader r(value);
   AddressRecord rec;
   rec.address.assign(key);
-  std::uint8_t version, state, source, flags;
-  std::uint64_t window = 0;
-  bool ok = r.Byte(&version) && version == kAddressVersion && r.Byte(&state) && state <= 3 &&
-            r.Byte(&source) && source <= 3 && r.Byte(&flags) && r.Time(&rec.first_bounce) &&
-            r.Time(&rec.last_bounce) && r.Time(&rec.state_since) &&
-            r.Time(&rec.suppressed_until) && r.U32(&rec.hard_count) && r.U32(&rec.soft_count) &&
-            r.U32(&rec.complaint_count) && r.Varint(&window) && window <= 64;
+  std::int64_t last_delta = 0;
+  std::uint64_t window = 0, updated_delta = 0;
+  bool ok = DecodeHead(r, &rec) && r.Time(&last_delta) && r.U32(&rec.hard_count) &&
+            r.U32(&rec.soft_count) && r.U32(&rec.complaint_count) && r.Varint(&window) &&
+            window <= 64;
+  rec.last_bounce = rec.first_bounce + last_delta;
   for (std::uint64_t i = 0; ok && i < window; ++i) {
     std::int64_t t = 0;
     ok = r.Time(&t);
-    rec.soft_window.push_back(t);
+    rec.soft_window.push_back(rec.first_bounce + t);
   }
-  ok = ok && r.Str(&rec.reason) && r.Str(&rec.last_status) && r.Str(&rec.last_diagnostic) &&
+  ok = ok && r.Str(&rec.last_status) && r.Str(&rec.last_diagnostic) &&
        r.Str(&rec.last_rule_id) && r.Str(&rec.message_id) && r.Varint(&rec.last_event_seq) &&
-       r.Varint(&rec.updated_seq) && r.AtEnd();
+       r.Varint(&updated_delta) && updated_delta <= rec.last_event_seq && r.AtEnd();
   if (!ok) return Bad("address", key);
-  rec.state = static_cast<AddressState>(state);
-  rec.source = static_cast<RecordSource>(source);
-  rec.hard = (flags & 1) != 0;
-  rec.counted_hostunknown = (flags & 2) != 0;
-  rec.bounce_class = ClassFromCode(static_cast<std::uint8_t>(flags >> 2));
+  rec.updated_seq = rec.last_event_seq - updated_delta;
+  rec.last_diagnostic = UnpackDiagnostic(std::move(rec.last_diagnostic), rec.address);
   *out = std::move(rec);
   return Status::Ok();
 }
@@ -199,11 +276,9 @@ std::string EncodeEvent(const StoredEvent& e) {
   w.Time(e.time);
   w.Varint(e.prev_seq);
   w.Str(e.address);
-  w.Str(e.reason);
+  PutReason(w, e.reason);
   w.Str(e.status);
-  w.Str(e.diagnostic);
   w.Str(e.rule_id);
-  w.Str(e.message_id);
   w.Str(e.actor);
   return w.Take();
 }
@@ -216,8 +291,8 @@ Status DecodeEvent(std::uint64_t seq, std::string_view value, StoredEvent* out) 
   bool ok = r.Byte(&version) && version == kEventVersion && r.Byte(&type) && type <= 7 &&
             r.Byte(&state) && state <= 3 && r.Byte(&flags) && r.Time(&ev.time) &&
             r.Varint(&ev.prev_seq) && ev.prev_seq < seq && r.Str(&ev.address) &&
-            r.Str(&ev.reason) && r.Str(&ev.status) && r.Str(&ev.diagnostic) &&
-            r.Str(&ev.rule_id) && r.Str(&ev.message_id) && r.Str(&ev.actor) && r.AtEnd();
+            GetReason(r, &ev.reason) && r.Str(&ev.status) && r.Str(&ev.rule_id) &&
+            r.Str(&ev.actor) && r.AtEnd();
   if (!ok) return Bad("event", std::to_string(seq));
   ev.type = static_cast<EventType>(type);
   ev.new_state = static_cast<AddressState>(state);

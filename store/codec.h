@@ -19,6 +19,10 @@ namespace bm {
 std::string EncodeAddressRecord(const AddressRecord& r);  // address (the key) not included
 Status DecodeAddressRecord(std::string_view key, std::string_view value, AddressRecord* out);
 
+// Only the fields Lookup needs: state, source, hard, class, reason,
+// first_bounce, state_since, suppressed_until. Cheaper than a full decode.
+Status DecodeLookupHead(std::string_view value, AddressRecord* out);
+
 std::string EncodeDomainRecord(const DomainRecord& r);  // domain (the key) not included
 Status DecodeDomainRecord(std::string_view key, std::string_view value, DomainRecord* out);
 

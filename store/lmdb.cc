@@ -94,11 +94,6 @@ int Txn::Begin(const Env& env, bool read_only, Txn* out) {
   return mdb_txn_begin(env.get(), nullptr, read_only ? MDB_RDONLY : 0, &out->txn_);
 }
 
-int Txn::BeginNested(const Env& env, const Txn& parent, Txn* out) {
-  out->Abort();
-  return mdb_txn_begin(env.get(), parent.txn_, 0, &out->txn_);
-}
-
 Txn& Txn::operator=(Txn&& o) noexcept {
   if (this != &o) {
     Abort();

@@ -47,8 +47,8 @@ class Env {
   Env(const Env&) = delete;
   Env& operator=(const Env&) = delete;
 
-  // Creates the environment (MDB_NOTLS is NOT set: each thread reuses its
-  // reader slot, so beginning a read transaction takes no lock).
+  // Creates the environment. MDB_NOTLS is not set: each thread reuses its
+  // reader slot, so beginning a read transaction takes no lock.
   Status Open(const std::string& dir, std::size_t map_bytes, unsigned max_dbs,
               unsigned max_readers, bool read_only);
   MDB_env* get() const { return env_; }
@@ -67,8 +67,6 @@ class Txn {
   // Begins a transaction; rc is returned raw so that callers can recognise
   // MDB_MAP_RESIZED.
   static int Begin(const Env& env, bool read_only, Txn* out);
-  // A child of a write transaction: its changes are undone alone by Abort.
-  static int BeginNested(const Env& env, const Txn& parent, Txn* out);
   Txn() = default;
   ~Txn() { Abort(); }
   Txn(Txn&& o) noexcept : txn_(o.txn_) { o.txn_ = nullptr; }

@@ -11,7 +11,7 @@ bool Contains(const std::vector<std::string>& list, std::string_view word) {
   return std::find(list.begin(), list.end(), word) != list.end();
 }
 
-void EnterState(const StoredEvent& ev, AddressState state, RecordSource source,
+void EnterState(const BounceEvent& ev, AddressState state, RecordSource source,
                 AddressRecord& rec) {
   rec.state = state;
   rec.source = source;
@@ -57,7 +57,7 @@ bool ApplyExpiry(AddressRecord& rec, std::int64_t now) {
   return true;
 }
 
-PolicyOutcome ApplyBounce(const Policy& policy, const StoredEvent& ev, AddressRecord& rec) {
+PolicyOutcome ApplyBounce(const Policy& policy, const BounceEvent& ev, AddressRecord& rec) {
   const bool complaint = ev.type == EventType::kComplaint;
   if (!complaint && (policy.IsNoChange(ev.reason) || policy.IsSenderBlamed(ev.reason))) {
     return PolicyOutcome::kNoChange;

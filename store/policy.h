@@ -50,10 +50,10 @@ enum class PolicyOutcome {
 };
 
 // Applies a kBounce or kComplaint event (ev.type) to the record of its
-// address. `record` is the current record (default-constructed with the
+// address (ev.address is not used: the caller matched it). `record` is the current record (default-constructed with the
 // address set when new). Sender-blamed and no-change reasons return kNoChange
 // without touching the record. REQUIRES: policy.Validate().ok().
-PolicyOutcome ApplyBounce(const Policy& policy, const StoredEvent& ev, AddressRecord& record);
+PolicyOutcome ApplyBounce(const Policy& policy, const BounceEvent& ev, AddressRecord& record);
 
 // Lifts a temporary suppression whose suppressed_until <= now. True if lifted.
 bool ApplyExpiry(AddressRecord& record, std::int64_t now);

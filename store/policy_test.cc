@@ -8,8 +8,8 @@ namespace {
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kT0 = 1700000000;
 
-StoredEvent Bounce(std::string reason, bool hard, std::int64_t time) {
-  StoredEvent ev;
+BounceEvent Bounce(std::string reason, bool hard, std::int64_t time) {
+  BounceEvent ev;
   ev.type = EventType::kBounce;
   ev.reason = std::move(reason);
   ev.hard = hard;
@@ -80,7 +80,7 @@ TEST(Policy, ExpiryLiftsTemporarySuppressionOnlyWhenDue) {
 TEST(Policy, ComplaintSuppresses) {
   Policy p;
   AddressRecord r;
-  StoredEvent ev = Bounce("feedback", false, kT0);
+  BounceEvent ev = Bounce("feedback", false, kT0);
   ev.type = EventType::kComplaint;
   EXPECT_EQ(ApplyBounce(p, ev, r), PolicyOutcome::kStateChanged);
   EXPECT_EQ(r.state, AddressState::kSuppressed);

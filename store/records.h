@@ -83,6 +83,21 @@ struct DomainRecord {
   std::vector<std::pair<std::string, std::uint64_t>> sender_blamed_by_reason;
 };
 
+// A bounce or complaint to record, produced by EventsFromReport (store/ingest.h)
+// or built directly. Address as found; Record normalises it.
+struct BounceEvent {
+  EventType type = EventType::kBounce;  // kBounce or kComplaint
+  std::string address;
+  std::string reason;        // reason vocabulary word; required
+  std::string bounce_class;  // "permanent" | "transient"
+  bool hard = false;
+  std::string status;
+  std::string diagnostic;
+  std::string rule_id;
+  std::string message_id;  // of the message that bounced, without <>
+  std::int64_t time = 0;   // Unix seconds the bounce was received
+};
+
 // One entry of the append-only event log, keyed by seq (1, 2, 3, ...).
 struct StoredEvent {
   std::uint64_t seq = 0;
@@ -93,9 +108,9 @@ struct StoredEvent {
   std::string bounce_class;
   bool hard = false;
   std::string status;
-  std::string diagnostic;
   std::string rule_id;
-  std::string message_id;
+  // Diagnostic and Message-ID are kept in the AddressRecord only (the last
+  // ones), which keeps the log small: ~80 bytes per event.
   std::string actor;               // who did it for admin events ("bouncectl", "import:FILE")
   std::uint64_t prev_seq = 0;      // previous event of the same address (0 = none)
   AddressState new_state = AddressState::kActive;  // state of the address after the event

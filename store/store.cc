@@ -118,6 +118,9 @@ Status Store::Record(std::vector<BounceEvent> events) {
     if (ev.reason.empty() && ev.type == EventType::kComplaint) ev.reason = "feedback";
     if (ev.reason.empty()) return Status::InvalidArgument("event for " + ev.address + " has no reason");
     if (ev.time == 0) ev.time = now;
+    if (ev.diagnostic.size() > impl_->options_.max_diagnostic_bytes) {
+      ev.diagnostic.resize(impl_->options_.max_diagnostic_bytes);
+    }
   }
   const StoreOptions& options = impl_->options_;
   return impl_->Submit([&](WriteContext& ctx) { return ApplyBounceEvents(options, ctx, events); });

@@ -61,21 +61,6 @@ struct StoreOptions {
   unsigned max_readers = 1024;     // LMDB reader slots (threads reading at once, all processes)
 };
 
-// A bounce or complaint to record, produced by EventsFromReport (store/ingest.h)
-// or built directly. Address as found; Record normalises it.
-struct BounceEvent {
-  EventType type = EventType::kBounce;  // kBounce or kComplaint
-  std::string address;
-  std::string reason;        // reason vocabulary word; required
-  std::string bounce_class;  // "permanent" | "transient"
-  bool hard = false;
-  std::string status;
-  std::string diagnostic;
-  std::string rule_id;
-  std::string message_id;  // of the message that bounced, without <>
-  std::int64_t time = 0;   // Unix seconds the bounce was received
-};
-
 // Answer of the milter's RCPT check.
 struct LookupResult {
   bool suppressed = false;

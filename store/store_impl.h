@@ -111,8 +111,10 @@ class Store::Impl {
   std::condition_variable work_cv_;  // writer waits for requests
   std::condition_variable done_cv_;  // callers wait for their request
   std::deque<Request*> queue_;
-  std::map<std::string, std::uint64_t, std::less<>> pending_sent_;
-  std::vector<std::pair<std::string, SentEntry>> pending_ledger_;
+  using PendingSent = std::map<std::string, std::uint64_t, std::less<>>;
+  using PendingLedger = std::vector<std::pair<std::string, SentEntry>>;
+  PendingSent pending_sent_;      // CountSent, not yet committed
+  PendingLedger pending_ledger_;  // RecordSent, not yet committed
   bool stop_ = false;
   std::thread writer_;
 
@@ -120,13 +122,16 @@ class Store::Impl {
   // Another process grew the map: adopt its size.
   Status AdoptMapSize() const;
   Status GrowMap();
-  // One write transaction for a batch of requests plus the pending counters.
-  void CommitBatch(std::vector<Request*>& batch,
-                   std::map<std::string, std::uint64_t, std::less<>>& sent,
-                   std::vector<std::pair<std::string, SentEntry>>& ledger);
-  Status ApplyAsyncWrites(WriteContext& ctx,
-                          const std::map<std::string, std::uint64_t, std::less<>>& sent,
-                          const std::vector<std::pair<std::string, SentEntry>>& ledger);
+  // Commits a batch of requests plus the pending counters, setting each
+  // request's result.
+  void CommitBatch(const std::vector<Request*>& batch, const PendingSent& sent,
+                   const PendingLedger& ledger);
+  // One write transaction (regrown and redone while the map is full).
+  // *request_failed: a request's own error aborted it.
+  Status CommitOnce(const std::vector<Request*>& batch, const PendingSent& sent,
+                    const PendingLedger& ledger, bool* request_failed);
+  Status ApplyAsyncWrites(WriteContext& ctx, const PendingSent& sent,
+                          const PendingLedger& ledger);
 };
 
 // Write operations (store_ops.cc), run by the writer inside a transaction.

@@ -62,16 +62,14 @@ Status ApplyOneBounce(const StoreOptions& options, WriteContext& ctx, const Boun
   ev.bounce_class = in.bounce_class;
   ev.hard = in.hard;
   ev.status = in.status;
-  ev.diagnostic = in.diagnostic.substr(0, options.max_diagnostic_bytes);
   ev.rule_id = in.rule_id;
-  ev.message_id = in.message_id;
 
   Result<std::optional<AddressRecord>> found = ctx.GetRecord(in.address);
   if (!found.ok()) return found.status();
   const std::optional<AddressRecord>& before = *found;
   AddressRecord rec = before.value_or(AddressRecord{});
   rec.address = in.address;
-  const PolicyOutcome outcome = ApplyBounce(policy, ev, rec);
+  const PolicyOutcome outcome = ApplyBounce(policy, in, rec);
 
   const bool complaint = in.type == EventType::kComplaint;
   const bool sender_blamed = !complaint && policy.IsSenderBlamed(in.reason);
@@ -337,7 +335,6 @@ Status ImportInTxn(WriteContext& ctx, const ImportRow& row, std::string_view act
   ev.type = EventType::kImport;
   ev.time = now;
   ev.reason = row.reason;
-  ev.diagnostic = row.diagnostic;
   ev.actor.assign(actor);
   return LogAndPut(ctx, before, rec, ev, /*changed=*/true);
 }

@@ -76,7 +76,7 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
     int rc = txn.Get(dbis.addresses, *norm, &value);
     if (rc == 0) {
       AddressRecord rec;
-      Status ds = DecodeAddressRecord(*norm, value, &rec);
+      Status ds = DecodeLookupHead(value, &rec);
       if (!ds.ok()) return ds;
       out.known = true;
       out.state = rec.state;

@@ -116,9 +116,8 @@ Status Store::Impl::GrowMap() {
   return s;
 }
 
-Status Store::Impl::ApplyAsyncWrites(
-    WriteContext& ctx, const std::map<std::string, std::uint64_t, std::less<>>& sent,
-    const std::vector<std::pair<std::string, SentEntry>>& ledger) {
+Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, const PendingSent& sent,
+                                     const PendingLedger& ledger) {
   for (const auto& [domain, n] : sent) {
     Result<DomainRecord> d = ctx.GetDomain(domain);
     if (!d.ok()) return d.status();
@@ -139,67 +138,73 @@ Status Store::Impl::ApplyAsyncWrites(
   return Status::Ok();
 }
 
-void Store::Impl::CommitBatch(std::vector<Request*>& batch,
-                              std::map<std::string, std::uint64_t, std::less<>>& sent,
-                              std::vector<std::pair<std::string, SentEntry>>& ledger) {
-  Status failure;
+Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, const PendingSent& sent,
+                               const PendingLedger& ledger, bool* request_failed) {
+  *request_failed = false;
   for (int attempt = 0; attempt <= kMaxGrowthsPerBatch; ++attempt) {
     SharedRemapHold hold(remap_);
     lmdb::Txn txn;
     int rc = lmdb::Txn::Begin(env_, /*read_only=*/false, &txn);
     if (lmdb::IsMapResized(rc)) {
       hold.Unlock();
-      failure = AdoptMapSize();
-      if (!failure.ok()) break;
+      Status s = AdoptMapSize();
+      if (!s.ok()) return s;
       continue;
     }
-    if (rc != 0) {
-      failure = lmdb::ErrorStatus(rc, "begin write txn");
-      break;
-    }
+    if (rc != 0) return lmdb::ErrorStatus(rc, "begin write txn");
     std::string_view seq_value;
     rc = txn.Get(dbis_.meta, "next_seq", &seq_value);
-    std::uint64_t next_seq = rc == 0 && seq_value.size() == 8 ? lmdb::DecodeU64Key(seq_value) : 1;
-    WriteContext ctx(&txn, dbis_, next_seq);
-    // Each request runs in a nested transaction so that one failing request
-    // is undone alone while the others commit with the batch.
+    if (rc != 0 || seq_value.size() != 8) return Status::Corruption("store meta has no next_seq");
+    WriteContext ctx(&txn, dbis_, lmdb::DecodeU64Key(seq_value));
+    Status s;
     for (Request* req : batch) {
-      lmdb::Txn child;
-      const std::uint64_t seq_before = ctx.next_seq();
-      req->result = ctx.Check(lmdb::Txn::BeginNested(env_, txn, &child), "begin nested txn");
-      if (!req->result.ok()) break;
-      ctx.set_txn(&child);
       req->result = req->apply(ctx);
-      if (req->result.ok()) req->result = ctx.Check(child.Commit(), "commit nested txn");
       if (!req->result.ok()) {
-        child.Abort();
-        ctx.set_next_seq(seq_before);
+        s = req->result;
+        *request_failed = !ctx.map_full();
+        break;
       }
-      ctx.set_txn(&txn);
-      if (ctx.map_full()) break;
     }
-    Status s = ctx.map_full() ? Status::Ok() : ApplyAsyncWrites(ctx, sent, ledger);
-    if (s.ok() && !ctx.map_full()) {
+    if (s.ok()) s = ApplyAsyncWrites(ctx, sent, ledger);
+    if (s.ok()) {
       s = ctx.Check(txn.Put(dbis_.meta, "next_seq", lmdb::EncodeU64Key(ctx.next_seq())),
                     "put next_seq");
     }
-    if (s.ok() && !ctx.map_full()) {
+    if (s.ok()) {
       rc = txn.Commit();
-      if (rc == 0) return;  // each request keeps its own result
+      if (rc == 0) return Status::Ok();
       s = ctx.Check(rc, "commit");
     }
     txn.Abort();
     hold.Unlock();
-    if (!ctx.map_full()) {
-      failure = s;
-      break;
-    }
-    failure = GrowMap();
-    if (!failure.ok()) break;
+    if (!ctx.map_full()) return s;
+    s = GrowMap();
+    if (!s.ok()) return s;
   }
-  if (failure.ok()) failure = Status::Unavailable("store map could not grow enough");
-  spdlog::error("store write failed: {}", failure.ToString());
-  for (Request* req : batch) req->result = failure;
+  return Status::Unavailable("store map could not grow enough");
+}
+
+void Store::Impl::CommitBatch(const std::vector<Request*>& batch, const PendingSent& sent,
+                              const PendingLedger& ledger) {
+  bool request_failed = false;
+  Status s = CommitOnce(batch, sent, ledger, &request_failed);
+  if (s.ok()) return;
+  if (request_failed && batch.size() > 1) {
+    // One request failed and took the batch with it: give each its own
+    // transaction so that only the failing one fails.
+    bool async_written = false;
+    for (Request* req : batch) {
+      static const PendingSent kNoSent;
+      static const PendingLedger kNoLedger;
+      Status one = CommitOnce({req}, async_written ? kNoSent : sent,
+                              async_written ? kNoLedger : ledger, &request_failed);
+      async_written = async_written || one.ok();
+      req->result = one;
+    }
+    return;
+  }
+  spdlog::error("store write failed: {}", s.ToString());
+  for (Request* req : batch) req->result = s;
 }
 
 void Store::Impl::WriterLoop() {
@@ -217,9 +222,9 @@ void Store::Impl::WriterLoop() {
     }
     std::vector<Request*> batch(queue_.begin(), queue_.end());
     queue_.clear();
-    std::map<std::string, std::uint64_t, std::less<>> sent;
+    PendingSent sent;
     sent.swap(pending_sent_);
-    std::vector<std::pair<std::string, SentEntry>> ledger;
+    PendingLedger ledger;
     ledger.swap(pending_ledger_);
     lock.unlock();
 
