@@ -164,7 +164,9 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 class Postfix:
     """A Postfix instance under workdir/postfix, relaying everything to the fake MX."""
 
-    def __init__(self, workdir, mx_port, milter_port, default_action="accept", extra=None):
+    def __init__(self, workdir, mx_port, milter, default_action="accept", extra=None):
+        """milter: the milter's port on 127.0.0.1, or a Postfix socket spec "unix:/path"."""
+        milter_spec = milter if isinstance(milter, str) else "inet:127.0.0.1:%d" % milter
         self.dir = os.path.join(workdir, "postfix")
         self.etc = os.path.join(self.dir, "etc")
         self.port = free_port()
@@ -194,8 +196,8 @@ class Postfix:
             "alias_database": "",
             "local_recipient_maps": "",
             "smtpd_relay_restrictions": "permit_mynetworks, reject",
-            "smtpd_milters": "inet:127.0.0.1:%d" % milter_port,
-            "non_smtpd_milters": "inet:127.0.0.1:%d" % milter_port,
+            "smtpd_milters": milter_spec,
+            "non_smtpd_milters": milter_spec,
             "milter_default_action": default_action,
             "internal_mail_filter_classes": "bounce",
             "milter_connect_timeout": "5s",
@@ -281,10 +283,18 @@ class Milter:
         self.proc = subprocess.Popen([os.environ["BM_MILTER"], "-f", "-c", self.conf],
                                      stdout=log, stderr=log)
         log.close()
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None,
+        wait_for(lambda: self.listening() or self.proc.poll() is not None,
                  what="milter to listen")
         if self.proc.poll() is not None:
             raise AssertionError("milter exited at start:\n" + self.log())
+
+    def unix_socket(self):
+        spec = self.settings["Socket"]
+        return spec.split(":", 1)[1] if spec.startswith("unix:") else None
+
+    def listening(self):
+        path = self.unix_socket()
+        return os.path.exists(path) if path else port_open(self.port)
 
     def reload(self):
         before = self.log().count("reload")

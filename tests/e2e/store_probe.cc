@@ -3,7 +3,7 @@
 //
 //   e2e_store_probe show STORE ADDRESS     record + RCPT lookup now, or null
 //   e2e_store_probe domain STORE DOMAIN    domain record, or null
-//   e2e_store_probe suppress STORE ADDRESS REASON
+//   e2e_store_probe suppress STORE ADDRESS REASON   (as a hard bounce)
 //   e2e_store_probe seed STORE N           N suppressed addresses userI@bulkJ.test
 //   e2e_store_probe verify STORE           {"problems": [...]}
 #include <cstdio>
@@ -23,6 +23,19 @@ int Fail(const bm::Status& s) {
 }
 
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// A hard bounce, the way the milter records one: suppresses the address.
+bm::BounceEvent HardBounce(std::string address, std::string reason) {
+  bm::BounceEvent e;
+  e.address = std::move(address);
+  e.reason = std::move(reason);
+  e.bounce_class = "permanent";
+  e.hard = true;
+  e.status = "5.1.1";
+  e.rule_id = "e2e-probe";
+  e.time = Now();
+  return e;
+}
 
 }  // namespace
 
@@ -67,21 +80,20 @@ int main(int argc, char** argv) {
                                                {"suppressed", (*domain)->suppressed}}
                               : nlohmann::json(nullptr);
   } else if (command == "suppress" && argc == 5) {
-    bm::Status s = (*store)->Suppress(argv[3], argv[4], 0, "e2e", Now());
+    bm::Status s = (*store)->Record({HardBounce(argv[3], argv[4])});
     if (!s.ok()) return Fail(s);
     out = {{"ok", true}};
   } else if (command == "seed" && argc == 4) {
     const long n = std::stol(argv[3]);
-    std::vector<bm::ImportRow> rows;
+    std::vector<bm::BounceEvent> events;
     for (long i = 0; i < n; ++i) {
-      bm::ImportRow row;
-      row.address = "user" + std::to_string(i) + "@bulk" + std::to_string(i % 1000) + ".test";
-      row.reason = "userunknown";
-      rows.push_back(std::move(row));
-      if (rows.size() == 5000 || i + 1 == n) {
-        bm::Status s = (*store)->Import(rows, "e2e-seed", Now());
+      events.push_back(HardBounce(
+          "user" + std::to_string(i) + "@bulk" + std::to_string(i % 1000) + ".test",
+          "userunknown"));
+      if (events.size() == 5000 || i + 1 == n) {
+        bm::Status s = (*store)->Record(std::move(events));
         if (!s.ok()) return Fail(s);
-        rows.clear();
+        events.clear();
       }
     }
     out = {{"seeded", n}};

@@ -7,7 +7,10 @@ build on each other: the address suppressed by test_1 is refused by test_2.
 """
 
 import os
+import pwd
+import shutil
 import smtplib
+import stat
 import unittest
 
 from harness import (FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
@@ -94,6 +97,9 @@ class PostfixFlows(unittest.TestCase):
         delivered = wait_for(lambda: self.mx.messages_for(OTHER), what="delivery to " + OTHER)
         self.assertNotIn(GONE, delivered[0][1])
         self.assertTrue(self.milter.log_has("outbound-refuse"))
+        # Accepted recipients are counted per receiving domain.
+        wait_for(lambda: (store_probe("domain", self.milter.store, "remote.test") or {}).get(
+            "sent", 0) >= 2, what="recipients sent to remote.test to be counted")
 
     def test_3_external_dsn_over_smtp_is_ingested(self):
         ext = "ext-gone@other.test"
@@ -147,6 +153,47 @@ class PostfixFlows(unittest.TestCase):
         self.assertEqual(record["last_rule_id"], "e2e-probe", "the old rules must keep serving")
         with open(self.rules, "w") as f:
             f.write(rules_with_probe())
+
+
+class UnixSocketAndPrivileges(unittest.TestCase):
+    """The deployment shape: a unix socket handed to user postfix, the daemon
+    running as nobody after opening it, the store owned by nobody."""
+
+    def test_unix_socket_owned_by_postfix_and_privileges_dropped(self):
+        work = make_workdir("bm-e2e-unix-")
+        store = os.path.join(work, "store")
+        os.makedirs(store)
+        shutil.chown(store, "nobody", "nogroup")
+        sock_dir = os.path.join(work, "sock")
+        os.makedirs(sock_dir)
+        sock = os.path.join(sock_dir, "milter.sock")
+        mx = FakeMx()
+        milter = Milter(work, {"Socket": "unix:" + sock, "UserID": "nobody",
+                               "SocketOwner": "postfix", "SocketMode": "0600"})
+        milter.start()
+        postfix = Postfix(work, mx.port, "unix:" + sock)
+        try:
+            postfix.start()
+            st = os.stat(sock)
+            self.assertEqual(st.st_uid, pwd.getpwnam("postfix").pw_uid)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+            with open("/proc/%d/status" % milter.proc.pid) as f:
+                uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+            self.assertEqual(set(uids), {str(pwd.getpwnam("nobody").pw_uid)})
+            gone = "unix-gone@other.test"
+            with postfix.smtp() as smtp:
+                smtp.sendmail("", [SENDER], dsn("mx.other.test", gone, "5.1.1",
+                                                "550 5.1.1 user unknown"))
+            wait_for(lambda: (store_record(store, gone) or {}).get("state") == "suppressed",
+                     what="the DSN to be recorded by the unprivileged daemon")
+            with postfix.smtp() as smtp:
+                smtp.mail(SENDER)
+                self.assertEqual(smtp.rcpt(gone)[0], 550, milter.log())
+        finally:
+            postfix.stop()
+            status = milter.stop()
+            mx.stop()
+        self.assertEqual(status, 0, milter.log())
 
 
 if __name__ == "__main__":
