@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace bm {
@@ -94,7 +95,7 @@ Result<Pattern> Pattern::Glob(std::string_view list) {
 }
 
 Result<Pattern> Pattern::Regex(std::string_view source, std::string_view flags) {
-  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+  uint32_t options = 0;
   for (char f : flags) {
     if (f == 'i') {
       options |= PCRE2_CASELESS;
@@ -121,10 +122,12 @@ Result<Pattern> Pattern::Regex(std::string_view source, std::string_view flags) 
   pattern.code_.reset(code);
   // Without JIT support (some platforms) the interpreter still works.
   pattern.jit_ = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+  if (auto literals = RequiredLiterals(source, flags)) pattern.literals_ = std::move(*literals);
   return pattern;
 }
 
-bool Pattern::Matches(std::string_view text, std::string_view* matched) const {
+bool Pattern::Matches(std::string_view text, std::string_view* matched,
+                      const TrigramSet* grams) const {
   if (code_ == nullptr) {
     for (const std::string& glob : globs_) {
       bool hit = glob == "none" ? text.empty() : GlobMatch(glob, text);
@@ -133,6 +136,11 @@ bool Pattern::Matches(std::string_view text, std::string_view* matched) const {
         return true;
       }
     }
+    return false;
+  }
+  if (grams != nullptr && !literals_.empty() &&
+      std::none_of(literals_.begin(), literals_.end(),
+                   [grams](const RequiredLiteral& l) { return grams->MayContain(l); })) {
     return false;
   }
   pcre2_match_data* data = ThreadMatchData();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "rules/literal_prefilter.h"
 
 // pcre2_code_8, without pulling pcre2.h into every includer.
 struct pcre2_real_code_8;
@@ -27,7 +28,9 @@ class Pattern {
   // character; the word `none` matches an empty field. Case-insensitive.
   // Errors: kInvalidArgument for an empty alternative.
   static Result<Pattern> Glob(std::string_view list);
-  // A PCRE2 pattern with flags from "i" (caseless) and "x" (extended).
+  // A PCRE2 pattern with flags from "i" (caseless, ASCII letters) and "x"
+  // (extended). Compiled in byte mode: any bytes match, UTF-8 text in a
+  // pattern matches the same bytes.
   // Errors: kInvalidArgument with PCRE2's message and the offset in the pattern.
   static Result<Pattern> Regex(std::string_view source, std::string_view flags);
 
@@ -36,8 +39,11 @@ class Pattern {
   ~Pattern();
 
   // True when text matches. When matched is not null it receives the part of
-  // text that matched (the whole field for globs).
-  bool Matches(std::string_view text, std::string_view* matched = nullptr) const;
+  // text that matched (the whole field for globs). When grams is not null it
+  // must be the TrigramSet of text; a regex whose required literals cannot
+  // occur in text is then not run at all.
+  bool Matches(std::string_view text, std::string_view* matched = nullptr,
+               const TrigramSet* grams = nullptr) const;
 
   // The pattern as written in a rules file: "5.1.*,5.2.2" or "/full/i".
   const std::string& source() const { return source_; }
@@ -53,6 +59,9 @@ class Pattern {
   std::vector<std::string> globs_;  // lower case
   std::unique_ptr<pcre2_real_code_8, CodeDeleter> code_;
   bool jit_ = false;
+  // One literal per top-level alternative (see literal_prefilter.h); empty
+  // when none could be derived and the regex must always run.
+  std::vector<RequiredLiteral> literals_;
 };
 
 // Glob match of text against a pattern of `*` and `?`, ASCII case-insensitive.

@@ -84,10 +84,15 @@ int Condition::Cost() const {
   return (pattern.is_regex() ? 10 : 0) + static_cast<int>(field);
 }
 
-bool Rule::Matches(const RuleInput& input, std::string* explanation) const {
+bool Rule::Matches(const RuleInput& input, std::string* explanation,
+                   const InputGrams* grams) const {
   for (const Condition& c : conditions) {
-    std::string_view matched;
-    if (c.pattern.Matches(FieldValue(input, c.field), &matched) == c.negated) return false;
+    const TrigramSet* field_grams = nullptr;
+    if (grams != nullptr && c.field == Field::kDiag) field_grams = &grams->diagnostic;
+    if (grams != nullptr && c.field == Field::kMta) field_grams = &grams->remote_mta;
+    if (c.pattern.Matches(FieldValue(input, c.field), nullptr, field_grams) == c.negated) {
+      return false;
+    }
   }
   if (explanation == nullptr) return true;
   // Matched: walk again to describe it (only the matching rule pays this).

@@ -37,6 +37,14 @@ struct Condition {
   int Cost() const;
 };
 
+// TrigramSets of the fields that regexes mostly test, built once per input.
+struct InputGrams {
+  explicit InputGrams(const RuleInput& input)
+      : diagnostic(input.diagnostic), remote_mta(input.remote_mta) {}
+  TrigramSet diagnostic;
+  TrigramSet remote_mta;
+};
+
 struct Rule {
   std::string id;
   int line = 0;  // line of the rules file where the rule starts
@@ -47,7 +55,10 @@ struct Rule {
 
   // True when every condition holds. When explanation is not null it
   // receives "status 5.1.* matched \"5.1.1\", diag ~ /full/i matched \"full\"".
-  bool Matches(const RuleInput& input, std::string* explanation) const;
+  // grams, when not null, holds the TrigramSets of the input's long fields
+  // and lets regexes skip texts they cannot match.
+  bool Matches(const RuleInput& input, std::string* explanation,
+               const struct InputGrams* grams = nullptr) const;
 };
 
 }  // namespace bm

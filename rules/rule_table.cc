@@ -55,8 +55,9 @@ Classification RuleTable::Classify(const RuleInput& input) const {
   Classification c;
   const Rule* matched = nullptr;
   std::string what;
+  const InputGrams grams(input);
   for (const Rule& rule : impl_->set.rules) {
-    if (rule.Matches(input, &what)) {
+    if (rule.Matches(input, &what, &grams)) {
       matched = &rule;
       break;
     }
