@@ -53,6 +53,14 @@ std::string SanitizeUtf8(std::string_view text) {
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
+    // Copy ASCII runs in one go: most of a bounce is ASCII.
+    std::size_t ascii = i;
+    while (ascii < text.size() && static_cast<unsigned char>(text[ascii]) < 0x80) ++ascii;
+    if (ascii > i) {
+      out.append(text.substr(i, ascii - i));
+      i = ascii;
+      continue;
+    }
     const std::size_t n = ValidUtf8Length(text, i);
     if (n == 0) {
       out += kReplacement;

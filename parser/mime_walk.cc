@@ -2,6 +2,8 @@
 
 #include <gmime/gmime.h>
 
+#include <cstring>
+
 #include "parser/gmime_util.h"
 #include "parser/html_text.h"
 #include "parser/mime_prescan.h"
@@ -24,6 +26,18 @@ std::string ContentTypeParameter(GMimeObject* object, const char* name) {
   return value ? std::string(value) : std::string();
 }
 
+// Trace and authentication fields: long, numerous, and never read here.
+bool IsIgnoredField(const char* name) {
+  static constexpr const char* kIgnored[] = {
+      "Received", "DKIM-Signature", "Authentication-Results", "Received-SPF",
+      "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
+  };
+  for (const char* ignored : kIgnored) {
+    if (g_ascii_strcasecmp(name, ignored) == 0) return true;
+  }
+  return false;
+}
+
 // Header fields of an object, values unfolded and RFC 2047-decoded to UTF-8.
 FieldGroup HeaderFields(GMimeObject* object, std::size_t max_fields) {
   FieldGroup fields;
@@ -33,9 +47,11 @@ FieldGroup HeaderFields(GMimeObject* object, std::size_t max_fields) {
     GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
     const char* name = g_mime_header_get_name(h);
     const char* raw = g_mime_header_get_raw_value(h);
-    if (name == nullptr || raw == nullptr) continue;
+    if (name == nullptr || raw == nullptr || IsIgnoredField(name)) continue;
     char* unfolded = g_mime_utils_header_unfold(raw);
-    char* decoded = g_mime_utils_header_decode_text(nullptr, unfolded);
+    // Only values with RFC 2047 encoded words need GMime's (costly) decoder.
+    char* decoded =
+        std::strstr(unfolded, "=?") ? g_mime_utils_header_decode_text(nullptr, unfolded) : nullptr;
     fields.push_back({SanitizeUtf8(name), SanitizeUtf8(Trim(decoded ? decoded : unfolded))});
     g_free(decoded);
     g_free(unfolded);

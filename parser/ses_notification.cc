@@ -45,7 +45,7 @@ json ParseUnfolded(std::string_view text) {
 bool DecodeSesNotification(std::string_view text, std::size_t max_recipients,
                            std::size_t max_diagnostic_bytes, BounceReport* report) {
   const std::size_t open = text.find('{');
-  if (open == std::string_view::npos || !ContainsIgnoreCase(text, "notificationType")) return false;
+  if (open == std::string_view::npos || text.find("notificationType") == std::string_view::npos) return false;
   const std::size_t close = text.rfind('}');
   if (close == std::string_view::npos || close < open) return false;
   json doc = ParseUnfolded(text.substr(open, close - open + 1));

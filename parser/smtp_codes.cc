@@ -83,22 +83,23 @@ std::string SmtpCommandIn(std::string_view text) {
     std::string_view phrase;
     std::string_view command;
   } kPhrases[] = {
-      {"in reply to RCPT TO command", "RCPT"},  {"in reply to end of DATA command", "DATA"},
-      {"in reply to DATA command", "DATA"},     {"in reply to MAIL FROM command", "MAIL"},
-      {"in reply to HELO command", "HELO"},     {"in reply to EHLO command", "EHLO"},
-      {"after RCPT TO", "RCPT"},                {"after RCPT command", "RCPT"},
-      {"after end of data", "DATA"},            {"after DATA", "DATA"},
-      {"after MAIL FROM", "MAIL"},              {"after HELO", "HELO"},
-      {"after EHLO", "EHLO"},                   {"after initial connection", "CONN"},
-      {"for TEXT command", "DATA"},             {"SMTP command DATA", "DATA"},
-      {"[RCPT_TO]", "RCPT"},                    {"[DATA]", "DATA"},
-      {"[MAIL_FROM]", "MAIL"},                  {"RCPT TO response", "RCPT"},
+      {"in reply to rcpt to command", "RCPT"},  {"in reply to end of data command", "DATA"},
+      {"in reply to data command", "DATA"},     {"in reply to mail from command", "MAIL"},
+      {"in reply to helo command", "HELO"},     {"in reply to ehlo command", "EHLO"},
+      {"after rcpt to", "RCPT"},                {"after rcpt command", "RCPT"},
+      {"after end of data", "DATA"},            {"after data", "DATA"},
+      {"after mail from", "MAIL"},              {"after helo", "HELO"},
+      {"after ehlo", "EHLO"},                   {"after initial connection", "CONN"},
+      {"for text command", "DATA"},             {"smtp command data", "DATA"},
+      {"[rcpt_to]", "RCPT"},                    {"[data]", "DATA"},
+      {"[mail_from]", "MAIL"},                  {"rcpt to response", "RCPT"},
       {"but my name was rejected", "HELO"},     {"but sender was rejected", "MAIL"},
   };
   std::size_t best = std::string_view::npos;
   std::string_view command;
+  const std::string lower = ToLowerAscii(text);
   for (const auto& p : kPhrases) {
-    const std::size_t at = FindIgnoreCase(text, p.phrase);
+    const std::size_t at = lower.find(p.phrase);  // phrases are written in lower case
     if (at < best) {
       best = at;
       command = p.command;

@@ -12,29 +12,29 @@ struct Marker {
   std::string_view phrase;
 };
 
-// Sentences that only non-delivery reports contain, with the MTA family
-// that writes them. The first one found names the format.
+// Sentences that only non-delivery reports contain (in lower case), with
+// the MTA family that writes them. The first one found names the format.
 constexpr Marker kFormatMarkers[] = {
-    {"exim", "This message was created automatically by mail delivery software"},
-    {"qmail", "This is the qmail-send program"},
-    {"qmail", "I'm afraid I wasn't able to deliver your message"},
-    {"postfix", "This is the mail system at host"},
-    {"postfix", "This is the Postfix program"},
-    {"sendmail", "----- Transcript of session follows -----"},
-    {"sendmail", "The following addresses had permanent fatal errors"},
+    {"exim", "this message was created automatically by mail delivery software"},
+    {"qmail", "this is the qmail-send program"},
+    {"qmail", "i'm afraid i wasn't able to deliver your message"},
+    {"postfix", "this is the mail system at host"},
+    {"postfix", "this is the postfix program"},
+    {"sendmail", "----- transcript of session follows -----"},
+    {"sendmail", "the following addresses had permanent fatal errors"},
     {"sendmail", "had transient non-fatal errors"},
-    {"opensmtpd", "This is the MAILER-DAEMON, please DO NOT REPLY"},
-    {"gmail", "Delivery to the following recipient failed"},
-    {"gmail", "Google tried to deliver your message"},
+    {"opensmtpd", "this is the mailer-daemon, please do not reply"},
+    {"gmail", "delivery to the following recipient failed"},
+    {"gmail", "google tried to deliver your message"},
     {"exchange", "did not reach the following recipient"},
-    {"exchange", "Delivery has failed to these recipients or groups"},
-    {"exchange", "Your message did not reach some or all of the intended recipients"},
-    {"exchange", "Your message couldn't be delivered"},
-    {"exchange", "Your message wasn't delivered"},
-    {"courier", "Courier mail server at"},
+    {"exchange", "delivery has failed to these recipients or groups"},
+    {"exchange", "your message did not reach some or all of the intended recipients"},
+    {"exchange", "your message couldn't be delivered"},
+    {"exchange", "your message wasn't delivered"},
+    {"courier", "courier mail server at"},
     {"domino", "was not delivered to:"},
-    {"yahoo", "Sorry, we were unable to deliver your message to the following address"},
-    {"messagingserver", "This report relates to a message you sent"},
+    {"yahoo", "sorry, we were unable to deliver your message to the following address"},
+    {"messagingserver", "this report relates to a message you sent"},
     {"text", "could not be delivered to one or more"},
     {"text", "could not be delivered"},
     {"text", "couldn't be delivered"},
@@ -68,12 +68,18 @@ bool IsReturnedMessageMarker(std::string_view line) {
       "message header",   "rejected message",      "undelivered message",
   };
   const std::string_view t = Trim(line);
+  if (t.size() < 10) return false;
+  const char c = t[0];
+  if ((c != '-' && c != '=' && c != '_') || t[1] != c) {
+    if (!ContainsIgnoreCase(t, "messag")) return false;  // every kAlways phrase has it
+    for (std::string_view p : kAlways) {
+      if (ContainsIgnoreCase(t, p)) return true;
+    }
+    return false;
+  }
   for (std::string_view p : kAlways) {
     if (ContainsIgnoreCase(t, p)) return true;
   }
-  if (t.size() < 3) return false;
-  const char c = t[0];
-  if ((c != '-' && c != '=' && c != '_') || t[1] != c) return false;
   for (std::string_view p : kAfterRule) {
     if (ContainsIgnoreCase(t, p)) return true;
   }
@@ -207,8 +213,9 @@ class Decoder {
 
   void DetectFormat() {
     out_.format = "text";
+    const std::string lower = ToLowerAscii(out_.summary);
     for (const Marker& m : kFormatMarkers) {
-      if (ContainsIgnoreCase(out_.summary, m.phrase)) {
+      if (lower.find(m.phrase) != std::string::npos) {
         out_.format = std::string(m.format);
         out_.bounce_markers = true;
         break;
@@ -292,7 +299,10 @@ class Decoder {
         diagnostic.append(lines_[j]);
       }
       // "Remote host said:" and the reply in the next paragraph.
-      if (!HasCode(diagnostic)) diagnostic += " " + FollowingParagraphs(j);
+      if (!HasCode(diagnostic)) {
+        diagnostic += ' ';
+        diagnostic += FollowingParagraphs(j);
+      }
       AddRecipient(led.address, diagnostic, TranscriptCommand(i, j));
     }
   }

@@ -23,10 +23,14 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 std::size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, std::size_t from) {
   if (needle.empty()) return from <= haystack.size() ? from : std::string_view::npos;
   if (needle.size() > haystack.size()) return std::string_view::npos;
-  const char first = LowerAscii(needle[0]);
-  for (std::size_t i = from; i + needle.size() <= haystack.size(); ++i) {
-    if (LowerAscii(haystack[i]) != first) continue;
-    if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return i;
+  const char lower = LowerAscii(needle[0]);
+  const char upper = (lower >= 'a' && lower <= 'z') ? static_cast<char>(lower - 32) : lower;
+  const std::string_view rest = needle.substr(1);
+  const std::size_t last = haystack.size() - needle.size();
+  for (std::size_t i = from; i <= last; ++i) {
+    const char c = haystack[i];
+    if (c != lower && c != upper) continue;
+    if (EqualsIgnoreCase(haystack.substr(i + 1, rest.size()), rest)) return i;
   }
   return std::string_view::npos;
 }
