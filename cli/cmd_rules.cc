@@ -53,7 +53,7 @@ Result<std::shared_ptr<const RuleTable>> Load(const std::string& path) {
   return RuleTable::LoadFile(path);
 }
 
-int RunCheck(const Args& args) {
+int CheckRulesFile(const Args& args) {
   if (args.size() != 2) return Usage();
   auto table = RuleTable::LoadFile(args[1]);
   if (!table.ok()) {
@@ -64,7 +64,7 @@ int RunCheck(const Args& args) {
   return kExitOk;
 }
 
-int RunTest(const Args& args) {
+int TestRules(const Args& args) {
   std::string rules_path, status, code, mta, kind = "dsn", action = "failed", format, command;
   std::string text;
   bool have_text = false;
@@ -138,8 +138,8 @@ int RunRules(const Args& args) {
     std::fputs(kHelp, stdout);
     return kExitOk;
   }
-  if (sub == "check") return RunCheck(args);
-  if (sub == "test") return RunTest(args);
+  if (sub == "check") return CheckRulesFile(args);
+  if (sub == "test") return TestRules(args);
   if (sub == "default" && args.size() == 1) {
     std::fwrite(RuleTable::DefaultText().data(), 1, RuleTable::DefaultText().size(), stdout);
     return kExitOk;

@@ -99,6 +99,7 @@ std::vector<ClassifiedRecipient> ClassifyReport(const BounceReport& report,
     input.diagnostic = r.diagnostic;
     input.remote_mta = r.remote_mta;
     input.feedback_type = r.feedback_type;
+    input.command = r.smtp_command;
     out.push_back({r, table.Classify(input)});
   }
   return out;
