@@ -35,6 +35,7 @@ struct Builder {
   bool has_final = false;
   bool has_original = false;
   bool has_status = false;
+  bool exit_status_diagnostic = false;  // a non-SMTP Diagnostic-Code that is only a number
   bool empty() const { return !has_final && !has_original && !has_status; }
 };
 
@@ -80,6 +81,8 @@ DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipi
     if (r.address.empty()) r.address = r.original_address;
     if (EqualsIgnoreCase(r.original_address, r.address)) r.original_address.clear();
     RefineCodesFromDiagnostic(r);
+    // "X-Unix; 255" is a local mailer's exit status, not an SMTP reply.
+    if (cur.exit_status_diagnostic) r.reply_code.clear();
     r.smtp_command = SmtpCommandIn(r.diagnostic);
     if (!r.address.empty()) {
       if (out.recipients.size() < max_recipients) {
@@ -123,6 +126,9 @@ DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipi
         r.remote_mta = std::string(StripTypePrefix(f.value));
       } else if (EqualsIgnoreCase(name, "diagnostic-code")) {
         r.diagnostic = CollapseWhitespace(StripTypePrefix(f.value), max_diagnostic_bytes);
+        cur.exit_status_diagnostic =
+            FirstWord(f.value) != "smtp" && !r.diagnostic.empty() &&
+            r.diagnostic.find_first_not_of("0123456789") == std::string::npos;
       } else if (EqualsIgnoreCase(name, "last-attempt-date")) {
         r.last_attempt = f.value;
       }

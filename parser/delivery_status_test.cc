@@ -59,6 +59,20 @@ TEST(DeliveryStatusTest, RecipientAndDiagnosticBounds) {
   EXPECT_EQ(ds.recipients[0].diagnostic.size(), 100u);
 }
 
+TEST(DeliveryStatusTest, MailerExitStatusIsNoReplyCode) {
+  DeliveryStatus ds = ParseDeliveryStatus(
+      "Final-Recipient: rfc822; a@example.jp\nStatus: 5.0.0\nDiagnostic-Code: X-Unix; 255\n\n"
+      "Final-Recipient: rfc822; b@example.jp\nStatus: 5.0.0\n"
+      "Diagnostic-Code: X-Postfix; host mx said: 554 5.6.0 spam (in reply to end of DATA command)\n",
+      10, 2048);
+  ASSERT_EQ(ds.recipients.size(), 2u);
+  EXPECT_EQ(ds.recipients[0].reply_code, "");
+  EXPECT_EQ(ds.recipients[0].diagnostic, "255");
+  EXPECT_EQ(ds.recipients[1].reply_code, "554");
+  EXPECT_EQ(ds.recipients[1].status, "5.6.0");
+  EXPECT_EQ(ds.recipients[1].smtp_command, "DATA");
+}
+
 TEST(DeliveryStatusTest, InlineFieldsInText) {
   const std::string text = "Sorry.\n\nReporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@example.jp\n";
   EXPECT_EQ(FindInlineDeliveryStatus(text).substr(0, 14), "Reporting-MTA:");

@@ -84,6 +84,11 @@ class Walker {
         return Status::Ok();
       }
       TakeReturnedHeaders(HeaderFields(GMIME_OBJECT(inner), kMaxReturnedFields));
+      GMimeObject* inner_body = g_mime_message_get_mime_part(inner);
+      if (out_->returned_report.empty() && inner_body != nullptr &&
+          MediaType(inner_body) == "multipart/report") {
+        out_->returned_report = ObjectText(GMIME_OBJECT(inner));
+      }
       return Status::Ok();  // the returned message's own parts are not the report
     }
     if (!GMIME_IS_PART(object)) return Status::Ok();

@@ -28,6 +28,9 @@ struct MimeContent {
   std::string feedback_report;               // message/feedback-report body
   bool has_returned_message = false;         // message/rfc822 or text/rfc822-headers part
   FieldGroup returned_headers;               // its header fields, decoded to UTF-8
+  // The returned message itself, raw, when it is a report of its own
+  // (multipart/report): a forwarded bounce. Empty otherwise.
+  std::string returned_report;
 };
 
 // Errors: kLimitExceeded (size, depth, part count), kInvalidArgument (empty

@@ -73,6 +73,13 @@ bool IsMicrosoftFeedback(const FieldGroup& returned) {
   return FindField(returned, "X-HmXmrOriginalRecipient") != nullptr;
 }
 
+// A mail client's automatic unsubscribe request (Apple Mail marks its own
+// with X-Apple-Unsubscribe): the sender no longer wants the mail.
+bool IsUnsubscribeRequest(const FieldGroup& headers) {
+  const std::string* apple = FindField(headers, "X-Apple-Unsubscribe");
+  return apple != nullptr && EqualsIgnoreCase(Trim(*apple), "true");
+}
+
 bool LooksLikeMessageHeaders(const FieldGroup& fields) {
   return FindField(fields, "From") || FindField(fields, "To") || FindField(fields, "Subject") ||
          FindField(fields, "Message-ID");
@@ -152,6 +159,16 @@ BounceReport Decode(const MimeContent& mime, const ParseLimits& limits, std::siz
     return report;
   }
 
+  if (IsUnsubscribeRequest(mime.headers)) {
+    report.kind = ReportKind::kFeedback;
+    report.format = "unsubscribe";
+    RecipientResult r;
+    r.address = ExtractAddress(report.from);
+    r.feedback_type = "unsubscribe";
+    report.recipients.push_back(std::move(r));
+    return report;
+  }
+
   if (IsMicrosoftFeedback(returned)) {
     report.kind = ReportKind::kFeedback;
     report.format = "jmrp";
@@ -206,7 +223,7 @@ BounceReport Decode(const MimeContent& mime, const ParseLimits& limits, std::siz
     const std::string* failed = FindField(mime.headers, "X-Failed-Recipients");
     std::vector<AddressHit> named;
     if (failed != nullptr) named = FindAddresses(*failed, keep);
-    if (named.empty()) {
+    if (named.empty() && mime.returned_report.empty()) {
       named = FindAddresses(report.original.to, 2);
       if (named.size() != 1) named.clear();
     }
@@ -241,6 +258,15 @@ Result<BounceReport> ParseBounce(std::string_view raw, const ParseLimits& limits
   if (!walked.ok()) return walked.status();
   // One more than allowed is decoded, to tell "exactly at the limit" from "over".
   BounceReport report = Decode(*walked, limits, limits.max_recipients + 1);
+  if (report.recipients.empty() && report.kind != ReportKind::kNotBounce &&
+      !walked->returned_report.empty()) {
+    // A report that only forwards another report (one level deep).
+    Result<MimeContent> inner = WalkMime(walked->returned_report, limits);
+    if (inner.ok()) {
+      BounceReport forwarded = Decode(*inner, limits, limits.max_recipients + 1);
+      if (!forwarded.recipients.empty()) report = std::move(forwarded);
+    }
+  }
   if (report.recipients.size() > limits.max_recipients) {
     return Status::LimitExceeded("report names more than " + std::to_string(limits.max_recipients) +
                                  " recipients");

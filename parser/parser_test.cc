@@ -157,6 +157,58 @@ TEST(ParseBounceTest, ArfFeedbackReport) {
   EXPECT_EQ(r->original.subject, "Buy");
 }
 
+TEST(ParseBounceTest, ForwardedReportIsDecoded) {
+  // A report whose own text names nobody, returning another report.
+  std::string inner(kPostfixDsn);
+  const std::string m =
+      "From: MAILER-DAEMON@relay.example.jp\nSubject: Returned mail\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/mixed; boundary=OUTER\n\n"
+      "--OUTER\nContent-Type: text/plain\n\nThe following addresses had permanent errors\n\n"
+      "--OUTER\nContent-Type: message/rfc822\n\n" + inner + "\n--OUTER--\n";
+  Result<BounceReport> r = ParseBounce(m);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->recipients.size(), 1u);
+  EXPECT_EQ(r->recipients[0].address, "cat@example.org");
+  EXPECT_EQ(r->recipients[0].status, "5.1.1");
+}
+
+TEST(ParseBounceTest, InlineDeliveryStatusFields) {
+  Result<BounceReport> r = ParseBounce(
+      "From: MAILER-DAEMON@example.jp\nSubject: Returned mail: Service unavailable\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"NEVER\"\n\n"
+      "Failure.\n\nReporting-MTA: dns; mx.example.jp\n\n"
+      "Final-Recipient: RFC822; cat@example.org\nAction: failed\nStatus: 5.5.0\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->format, "rfc3464");
+  ASSERT_EQ(r->recipients.size(), 1u);
+  EXPECT_EQ(r->recipients[0].address, "cat@example.org");
+  EXPECT_EQ(r->recipients[0].status, "5.5.0");
+}
+
+TEST(ParseBounceTest, UnsubscribeRequestIsFeedback) {
+  Result<BounceReport> r = ParseBounce(
+      "From: someone@icloud.example\nTo: opt-out@example.org\nSubject: unsubscribe\n"
+      "Auto-Submitted: auto-replied\nX-Apple-Unsubscribe: true\n\nUnsubscribe me.\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kind, ReportKind::kFeedback);
+  ASSERT_EQ(r->recipients.size(), 1u);
+  EXPECT_EQ(r->recipients[0].address, "someone@icloud.example");
+  EXPECT_EQ(r->recipients[0].feedback_type, "unsubscribe");
+}
+
+TEST(ParseBounceTest, AmazonSesNotification) {
+  Result<BounceReport> r = ParseBounce(
+      "From: no-reply@sns.amazonaws.com\nSubject: AWS Notification Message\n\n"
+      "{\"Type\" : \"Notification\", \"Message\" : \"{\\\"notificationType\\\":\\\"Bounce\\\","
+      "\\\"bounce\\\":{\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":\\\"a@example.org\\\","
+      "\\\"status\\\":\\\"5.1.1\\\",\\\"diagnosticCode\\\":\\\"smtp; 550 5.1.1 user\n unknown\\\"}]}}\"}\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->format, "amazonses");
+  ASSERT_EQ(r->recipients.size(), 1u);
+  EXPECT_EQ(r->recipients[0].address, "a@example.org");
+  EXPECT_EQ(r->recipients[0].reply_code, "550");
+}
+
 TEST(ParseBounceTest, AutoReplyNamesItsSender) {
   Result<BounceReport> r = ParseBounce(
       "From: Neko <neko@example.org>\nTo: s@example.jp\nSubject: Out of Office: Re: Hi\n"

@@ -60,7 +60,7 @@ constexpr Marker kFormatMarkers[] = {
 bool IsReturnedMessageMarker(std::string_view line) {
   static constexpr std::string_view kAlways[] = {
       "copy of the message",      "copy of your message",  "original message follows",
-      "original message headers", "unsent message below",
+      "original message headers", "unsent message below",  "original message:",
   };
   static constexpr std::string_view kAfterRule[] = {
       "original message", "returned message",      "unsent message", "message follows",
@@ -94,11 +94,10 @@ bool IsQuotedHeaderStart(std::string_view line) {
 
 // Labels that introduce a recipient's address at the start of a line.
 constexpr std::string_view kRecipientLabels[] = {
-    "RCPT TO:",          "Final-Recipient:",      "Original-Recipient:",
-    "Failed recipient:", "Failed recipients:",    "Failed address:",
-    "Recipient address:", "Recipient:",           "Recipients:",
-    "Invalid recipient:", "Unknown recipient:",   "Address:",
-    "Original recipient:", "Delivery to:",        "rfc822;",
+    "RCPT TO:",           "Failed recipient:",   "Failed recipients:",
+    "Failed address:",    "Recipient address:",  "Recipient:",
+    "Recipients:",        "Invalid recipient:",  "Unknown recipient:",
+    "Address:",           "Original recipient:", "Delivery to:",
 };
 
 struct LedAddress {
@@ -172,6 +171,9 @@ class Decoder {
     DetectFormat();
     ReadAddressLedRecipients();
     if (out_.recipients.empty()) ReadMentionedRecipients();
+    // An SMTP transcript naming the recipient and a failure reply is a
+    // report even without any of the known sentences.
+    if (rcpt_command_seen_ && HasFailureReply(out_.summary)) out_.bounce_markers = true;
     for (RecipientResult& r : out_.recipients) FinishRecipient(r);
     return std::move(out_);
   }
@@ -179,6 +181,13 @@ class Decoder {
  private:
   static constexpr std::size_t kMaxDiagnosticLines = 12;
   static constexpr int kMaxDiagnosticParagraphs = 5;
+
+  static bool HasFailureReply(std::string_view text) {
+    for (const std::string& code : FindReplyCodes(text, 16)) {
+      if (code[0] == '4' || code[0] == '5') return true;
+    }
+    return false;
+  }
 
   static bool HasCode(std::string_view text) {
     return !FindReplyCode(text).empty() || !FindEnhancedStatus(text).empty();
@@ -287,6 +296,7 @@ class Decoder {
     LedAddress led;
     for (std::size_t i = 0; i < cut_; ++i) {
       if (!LedAt(i, &led)) continue;
+      if (ContainsIgnoreCase(lines_[i], "RCPT TO:")) rcpt_command_seen_ = true;
       std::string diagnostic(led.rest);
       std::size_t j = i + 1;
       LedAddress next;
@@ -408,6 +418,7 @@ class Decoder {
   const TextBounceOptions& options_;
   std::vector<std::string_view> lines_;
   std::size_t cut_ = 0;
+  bool rcpt_command_seen_ = false;  // a recipient came from a "RCPT TO:" line
   TextBounce out_;
 };
 
