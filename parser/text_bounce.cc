@@ -102,7 +102,7 @@ constexpr std::string_view kRecipientLabels[] = {
 
 struct LedAddress {
   std::string address;
-  std::string_view rest;  // the text after the address on the same line
+  std::string rest;  // the text after the address on the same line
 };
 
 // When line starts with a recipient address (after indentation, a bullet,
@@ -116,12 +116,18 @@ bool AddressLedLine(std::string_view line, LedAddress* out) {
   }
   while (!t.empty() && (t[0] == '*' || t[0] == '-' || t[0] == '#')) t = Trim(t.substr(1));
   // Sendmail's "550 <user@example.com>... User unknown": a reply code, then
-  // the address in brackets.
+  // the address in brackets. The code follows the text in the diagnostic, as
+  // a remote reply quoted in the text ("554 <a@b>... 550 Host unknown") is
+  // the more telling one.
+  std::string_view reply_led;
   if (t.size() > 5 && !FindReplyCode(t.substr(0, 4)).empty() && t[3] == ' ') {
     std::string_view after = Trim(t.substr(4));
     const std::string status = FindEnhancedStatus(after.substr(0, std::min<std::size_t>(after.size(), 9)));
     if (!status.empty() && StartsWithIgnoreCase(after, status)) after = Trim(after.substr(status.size()));
-    if (!after.empty() && after[0] == '<' && after.find(">...") != std::string_view::npos) t = after;
+    if (!after.empty() && after[0] == '<' && after.find(">...") != std::string_view::npos) {
+      reply_led = t.substr(0, t.size() - after.size());
+      t = after;
+    }
   }
   for (std::string_view label : kRecipientLabels) {
     if (StartsWithIgnoreCase(t, label)) {
@@ -140,7 +146,11 @@ bool AddressLedLine(std::string_view line, LedAddress* out) {
                            rest[0] == '.' || rest[0] == ',' || rest[0] == ' ' || rest[0] == '\t')) {
     rest.remove_prefix(1);
   }
-  out->rest = rest;
+  out->rest = std::string(rest);
+  if (!reply_led.empty()) {
+    out->rest += ' ';
+    out->rest.append(Trim(reply_led));
+  }
   return true;
 }
 
