@@ -21,6 +21,17 @@ constexpr Command kCommands[] = {
     {"rules", bm::cli::RunRules, "check a rules file, or test which rule matches"},
     {"keys", bm::cli::RunKeys, "generate, list or rotate the return-path signing keys"},
     {"verify", bm::cli::RunVerify, "decode and check the tag of a signed return path"},
+    {"ingest", bm::cli::RunIngest, "parse, classify and record bounces (files, mbox, Maildir)"},
+    {"check", bm::cli::RunCheck, "tell whether addresses are suppressed (exit status)"},
+    {"show", bm::cli::RunShow, "show an address's record and history"},
+    {"list", bm::cli::RunList, "list records or domain entries by state, reason, domain"},
+    {"unblock", bm::cli::RunUnblock, "lift suppressions (--force for permanent ones)"},
+    {"suppress", bm::cli::RunSuppress, "suppress addresses or a domain by hand"},
+    {"expire", bm::cli::RunExpire, "apply expiries and retention now"},
+    {"export", bm::cli::RunExport, "export records for a CRM (csv|jsonl, resumable cursor)"},
+    {"import", bm::cli::RunImport, "merge a CRM suppression list (csv|jsonl)"},
+    {"stats", bm::cli::RunStats, "counts by state, reason, domain; recent bounces"},
+    {"verify-store", bm::cli::RunVerifyStore, "check the store's consistency"},
 };
 
 constexpr const char* kUsage =

@@ -21,6 +21,18 @@ int RunParse(const Args& args);
 int RunRules(const Args& args);
 int RunKeys(const Args& args);
 int RunVerify(const Args& args);
+// Store commands (cli/store_cli.h helpers).
+int RunIngest(const Args& args);      // cmd_ingest.cc
+int RunCheck(const Args& args);       // cmd_check.cc
+int RunShow(const Args& args);        // cmd_check.cc
+int RunList(const Args& args);        // cmd_list.cc
+int RunUnblock(const Args& args);     // cmd_block.cc
+int RunSuppress(const Args& args);    // cmd_block.cc
+int RunExpire(const Args& args);      // cmd_block.cc
+int RunExport(const Args& args);      // cmd_export.cc
+int RunImport(const Args& args);      // cmd_import.cc
+int RunStats(const Args& args);       // cmd_stats.cc
+int RunVerifyStore(const Args& args); // cmd_stats.cc
 
 }  // namespace bm::cli
 

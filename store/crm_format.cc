@@ -38,7 +38,7 @@ std::vector<std::string> Fields(const AddressRecord& r) {
 }
 
 std::string CsvField(std::string_view raw) {
-  std::string s = SanitizeUtf8(raw);
+  std::string s = ReplaceInvalidUtf8(raw);
   std::string out = "\"";
   if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
                      s[0] == '\r')) {
@@ -168,7 +168,7 @@ Result<std::int64_t> ParseTime(std::string_view text) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
-std::string SanitizeUtf8(std::string_view s) {
+std::string ReplaceInvalidUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {

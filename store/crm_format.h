@@ -27,7 +27,7 @@ std::string FormatTime(std::int64_t t);
 Result<std::int64_t> ParseTime(std::string_view text);
 
 // Replaces invalid UTF-8 sequences with U+FFFD.
-std::string SanitizeUtf8(std::string_view s);
+std::string ReplaceInvalidUtf8(std::string_view s);
 
 // Byte-order mark written before the CSV header so that Excel reads UTF-8.
 inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";

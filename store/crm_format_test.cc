@@ -109,9 +109,9 @@ TEST(CrmFormat, TimesAndUtf8) {
   EXPECT_EQ(*ParseTime("1700000000"), 1700000000);
   EXPECT_EQ(*ParseTime("2023-11-14"), 1699920000);
   EXPECT_FALSE(ParseTime("2023-13-01").ok());
-  EXPECT_EQ(SanitizeUtf8("ok \xC3\xA9"), "ok \xC3\xA9");
-  EXPECT_EQ(SanitizeUtf8("bad \xE9!"), "bad \xEF\xBF\xBD!");
-  EXPECT_EQ(SanitizeUtf8("\xC0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(ReplaceInvalidUtf8("ok \xC3\xA9"), "ok \xC3\xA9");
+  EXPECT_EQ(ReplaceInvalidUtf8("bad \xE9!"), "bad \xEF\xBF\xBD!");
+  EXPECT_EQ(ReplaceInvalidUtf8("\xC0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 }  // namespace

@@ -1,0 +1,181 @@
+// bouncectl unblock, suppress and expire: an admin's changes to the store.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "cli/store_cli.h"
+
+namespace bm::cli {
+namespace {
+
+constexpr std::size_t kMaxFileLine = 1024;
+
+constexpr const char* kUnblockHelp =
+    "Usage: bouncectl unblock [--db PATH] [--force] [--actor NAME] ADDRESS...\n"
+    "       bouncectl unblock [--db PATH] [--force] --file FILE\n"
+    "       bouncectl unblock [--db PATH] --domain DOMAIN\n"
+    "\n"
+    "Lifts the suppression of each address: its state becomes `unblocked` and\n"
+    "mail flows again (a later hard bounce suppresses it again). A temporary\n"
+    "suppression is lifted as asked; a permanent one (hard bounce, complaint,\n"
+    "manual, import) only with --force. An unblocked address stays deliverable\n"
+    "even when its domain is suppressed. --file reads one address per line\n"
+    "(blank lines and lines starting with # are skipped). --domain lifts a\n"
+    "domain entry instead.\n"
+    "\n"
+    "Options:\n"
+    "  --force        also lift permanent suppressions\n"
+    "  --actor NAME   who asks, recorded in the event log (default $USER)\n"
+    "\n"
+    "Exit status: 0 when every address was unblocked or was not suppressed,\n"
+    "1 when one needed --force or failed, 2 on a usage error.\n";
+
+constexpr const char* kSuppressHelp =
+    "Usage: bouncectl suppress [--db PATH] --reason R [--days N] [--actor NAME] ADDRESS...\n"
+    "       bouncectl suppress [--db PATH] --reason R --domain DOMAIN\n"
+    "\n"
+    "Suppresses addresses by hand (source `manual`): permanently, or with\n"
+    "--days N temporarily for N days, after which the suppression lifts\n"
+    "itself. --domain suppresses every address of a receiving domain.\n"
+    "\n"
+    "Exit status: 0, 1 when an address is malformed or the store fails,\n"
+    "2 on a usage error.\n";
+
+constexpr const char* kExpireHelp =
+    "Usage: bouncectl expire [--db PATH]\n"
+    "\n"
+    "Applies expiries now: lifts temporary suppressions whose time is over,\n"
+    "deletes event-log entries older than the retention (365 days) and\n"
+    "expired sent-message ledger entries. The milter does the same every\n"
+    "minute on its own; lookups treat an expired temporary suppression as\n"
+    "lifted even before. Prints the number of suppressions lifted.\n";
+
+std::string DefaultActor() {
+  const char* user = std::getenv("USER");
+  return std::string("bouncectl:") + (user != nullptr ? user : "unknown");
+}
+
+Result<std::vector<std::string>> ReadAddressFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot open " + path);
+  std::vector<std::string> out;
+  std::string line;
+  for (std::size_t n = 1; std::getline(in, line); ++n) {
+    if (line.size() > kMaxFileLine) return Status::InvalidArgument(path + ":" + std::to_string(n) + ": line too long");
+    std::size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    std::size_t e = line.find_last_not_of(" \t\r");
+    out.push_back(line.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunUnblock(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {"--file", "--actor", "--domain"}, {"--force"});
+  if (!args.ok()) return UsageError("unblock", args.status().message(), kUnblockHelp);
+  if (args->help) return std::fputs(kUnblockHelp, stdout), kExitOk;
+  std::vector<std::string> addresses = args->positional;
+  if (args->values.count("--file")) {
+    Result<std::vector<std::string>> from_file = ReadAddressFile(args->Value("--file"));
+    if (!from_file.ok()) return Fail("unblock", from_file.status().message());
+    addresses.insert(addresses.end(), from_file->begin(), from_file->end());
+  }
+  const bool domain = args->values.count("--domain") > 0;
+  if (addresses.empty() == !domain) {
+    return UsageError("unblock", "give ADDRESS..., --file FILE or --domain DOMAIN", kUnblockHelp);
+  }
+  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
+  if (!store.ok()) return Fail("unblock", store.status().ToString());
+  const std::string actor = args->Value("--actor", DefaultActor());
+  const std::int64_t now = NowSeconds();
+  if (domain) {
+    Result<bool> lifted = (*store)->UnblockDomain(args->Value("--domain"), actor, now);
+    if (!lifted.ok()) return Fail("unblock", lifted.status().ToString());
+    std::printf("%s: %s\n", args->Value("--domain").c_str(), *lifted ? "domain entry lifted" : "domain not suppressed");
+    return kExitOk;
+  }
+  int status = kExitOk;
+  for (const std::string& address : addresses) {
+    Result<UnblockOutcome> r = (*store)->Unblock(address, args->Has("--force"), actor, now);
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s: error: %s\n", address.c_str(), r.status().message().c_str());
+      status = kExitError;
+      continue;
+    }
+    switch (*r) {
+      case UnblockOutcome::kUnblocked:
+        std::printf("%s: unblocked\n", address.c_str());
+        break;
+      case UnblockOutcome::kNotSuppressed:
+        std::printf("%s: not suppressed\n", address.c_str());
+        break;
+      case UnblockOutcome::kNeedsForce:
+        std::printf("%s: permanently suppressed; unchanged (use --force)\n", address.c_str());
+        status = kExitError;
+        break;
+    }
+  }
+  return status;
+}
+
+int RunSuppress(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {"--reason", "--days", "--actor", "--domain"}, {});
+  if (!args.ok()) return UsageError("suppress", args.status().message(), kSuppressHelp);
+  if (args->help) return std::fputs(kSuppressHelp, stdout), kExitOk;
+  const std::string reason = args->Value("--reason");
+  if (reason.empty()) return UsageError("suppress", "--reason is required", kSuppressHelp);
+  const bool domain = args->values.count("--domain") > 0;
+  if (args->positional.empty() == !domain) {
+    return UsageError("suppress", "give ADDRESS... or --domain DOMAIN", kSuppressHelp);
+  }
+  long days = 0;
+  if (args->values.count("--days")) {
+    char* end = nullptr;
+    days = std::strtol(args->Value("--days").c_str(), &end, 10);
+    if (*end != '\0' || days < 1 || days > 3650 || domain) {
+      return UsageError("suppress", "--days takes 1..3650 and applies to addresses only", kSuppressHelp);
+    }
+  }
+  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
+  if (!store.ok()) return Fail("suppress", store.status().ToString());
+  const std::string actor = args->Value("--actor", DefaultActor());
+  const std::int64_t now = NowSeconds();
+  if (domain) {
+    Status s = (*store)->SuppressDomain(args->Value("--domain"), reason, actor, now);
+    if (!s.ok()) return Fail("suppress", s.ToString());
+    std::printf("%s: domain suppressed\n", args->Value("--domain").c_str());
+    return kExitOk;
+  }
+  int status = kExitOk;
+  const std::int64_t until = days == 0 ? 0 : now + days * 86400;
+  for (const std::string& address : args->positional) {
+    Status s = (*store)->Suppress(address, reason, until, actor, now);
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s: error: %s\n", address.c_str(), s.message().c_str());
+      status = kExitError;
+    } else {
+      std::printf("%s: suppressed%s\n", address.c_str(), days ? " temporarily" : "");
+    }
+  }
+  return status;
+}
+
+int RunExpire(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {}, {});
+  if (!args.ok()) return UsageError("expire", args.status().message(), kExpireHelp);
+  if (args->help) return std::fputs(kExpireHelp, stdout), kExitOk;
+  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
+  if (!store.ok()) return Fail("expire", store.status().ToString());
+  Result<std::uint64_t> lifted = (*store)->ExpireNow(NowSeconds());
+  if (!lifted.ok()) return Fail("expire", lifted.status().ToString());
+  if (args->Has("--json")) {
+    std::printf("{\"lifted\":%llu}\n", static_cast<unsigned long long>(*lifted));
+  } else {
+    std::printf("%llu temporary suppression(s) lifted\n", static_cast<unsigned long long>(*lifted));
+  }
+  return kExitOk;
+}
+
+}  // namespace bm::cli

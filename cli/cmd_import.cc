@@ -1,0 +1,147 @@
+// bouncectl import: seed or merge a CRM suppression list into the store.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/store_cli.h"
+#include "store/crm_format.h"
+
+namespace bm::cli {
+namespace {
+
+constexpr std::size_t kRowsPerTransaction = 2000;
+constexpr std::size_t kMaxReportedErrors = 1000;
+constexpr std::size_t kMaxJsonLine = 64 * 1024;
+
+constexpr const char* kImportHelp =
+    "Usage: bouncectl import --format csv|jsonl [--db PATH] [--actor NAME] FILE | -\n"
+    "\n"
+    "Merges a suppression list into the store (source `import`). CSV needs a\n"
+    "header row with an `address` (or `email`) column; the other recognised\n"
+    "columns are those of `bouncectl export`: state (default suppressed),\n"
+    "reason (default import), state_since / first_bounce, suppressed_until\n"
+    "(required for suppressed-temporary), hard_count, soft_count,\n"
+    "complaint_count, last_diagnostic. Others are ignored. JSONL takes one\n"
+    "object per line with the same names. Times: ISO 8601 UTC or Unix seconds.\n"
+    "\n"
+    "Merging: an address already in the store keeps the stronger state\n"
+    "(import never lifts a suppression), counters take the maximum and the\n"
+    "first-bounce time the minimum. Rows repeating what the store holds add\n"
+    "nothing. A bad row is reported as FILE:LINE: message on standard error\n"
+    "and skipped; the good rows are kept.\n"
+    "\n"
+    "Exit status: 0 when every row was imported, 1 when some row was bad or\n"
+    "the store failed, 2 on a usage error.\n";
+
+class Importer {
+ public:
+  Importer(Store& store, std::string file, std::string actor)
+      : store_(store), file_(std::move(file)), actor_(std::move(actor)) {}
+
+  void BadRow(std::size_t line, std::string_view message) {
+    if (++bad_ <= kMaxReportedErrors) {
+      std::fprintf(stderr, "%s:%zu: %.*s\n", file_.c_str(), line, static_cast<int>(message.size()),
+                   message.data());
+    }
+  }
+  // Validates the address here so that a bad one is reported with its line.
+  Status Add(ImportRow row, std::size_t line) {
+    Result<std::string> a = NormalizeAddress(row.address, store_.options().normalization);
+    if (!a.ok()) {
+      BadRow(line, "address '" + row.address + "': " + a.status().message());
+      return Status::Ok();
+    }
+    row.address = *a;
+    rows_.push_back(std::move(row));
+    return rows_.size() >= kRowsPerTransaction ? Flush() : Status::Ok();
+  }
+  Status Flush() {
+    if (rows_.empty()) return Status::Ok();
+    Status s = store_.Import(rows_, actor_, NowSeconds());
+    if (s.ok()) imported_ += rows_.size();
+    rows_.clear();
+    return s;
+  }
+  std::size_t bad() const { return bad_; }
+  std::size_t imported() const { return imported_; }
+
+ private:
+  Store& store_;
+  std::string file_;
+  std::string actor_;
+  std::vector<ImportRow> rows_;
+  std::size_t bad_ = 0, imported_ = 0;
+};
+
+Status ImportCsv(std::istream& in, Importer& importer) {
+  CsvReader reader(in);
+  std::vector<std::string> fields;
+  std::size_t line = 0;
+  Result<bool> more = reader.Next(&fields, &line);
+  if (!more.ok() || !*more) return Status::InvalidArgument("no header row");
+  Result<CsvImportLayout> layout = CsvImportLayout::FromHeader(fields);
+  if (!layout.ok()) return layout.status();
+  for (;;) {
+    more = reader.Next(&fields, &line);
+    if (!more.ok()) {
+      importer.BadRow(line, more.status().message());
+      continue;
+    }
+    if (!*more) return Status::Ok();
+    if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
+    Result<ImportRow> row = layout->Row(fields);
+    if (!row.ok()) {
+      importer.BadRow(line, row.status().message());
+      continue;
+    }
+    Status s = importer.Add(std::move(*row), line);
+    if (!s.ok()) return s;
+  }
+}
+
+Status ImportJsonl(std::istream& in, Importer& importer) {
+  std::string text;
+  for (std::size_t line = 1; std::getline(in, text); ++line) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (text.size() > kMaxJsonLine) {
+      importer.BadRow(line, "line too long");
+      continue;
+    }
+    Result<ImportRow> row = ImportRowFromJson(text);
+    if (!row.ok()) {
+      importer.BadRow(line, row.status().message());
+      continue;
+    }
+    Status s = importer.Add(std::move(*row), line);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunImport(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {"--format", "--actor"}, {});
+  if (!args.ok()) return UsageError("import", args.status().message(), kImportHelp);
+  if (args->help) return std::fputs(kImportHelp, stdout), kExitOk;
+  const std::string format = args->Value("--format");
+  if (format != "csv" && format != "jsonl") return UsageError("import", "--format csv|jsonl is required", kImportHelp);
+  if (args->positional.size() != 1) return UsageError("import", "give one FILE (or -)", kImportHelp);
+  const std::string file = args->positional[0];
+  std::ifstream file_in;
+  if (file != "-") {
+    file_in.open(file, std::ios::binary);
+    if (!file_in) return Fail("import", "cannot open " + file);
+  }
+  std::istream& in = file == "-" ? std::cin : file_in;
+  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
+  if (!store.ok()) return Fail("import", store.status().ToString());
+  Importer importer(**store, file == "-" ? "<stdin>" : file, args->Value("--actor", "import:" + file));
+  Status s = format == "csv" ? ImportCsv(in, importer) : ImportJsonl(in, importer);
+  if (s.ok()) s = importer.Flush();
+  if (!s.ok()) return Fail("import", file + ": " + s.message());
+  std::fprintf(stderr, "%zu row(s) imported, %zu bad row(s) skipped\n", importer.imported(), importer.bad());
+  return importer.bad() == 0 ? kExitOk : kExitError;
+}
+
+}  // namespace bm::cli

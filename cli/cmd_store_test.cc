@@ -1,0 +1,217 @@
+// The store subcommands of bouncectl, run through the real binary over a
+// store in a temporary directory, including the corpus gate: ingesting
+// shared/corpus/emails suppresses the hard-bounced addresses and none that
+// only ever bounced for reasons blaming the sender.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/bouncectl_test_runner.h"
+#include "cli/commands.h"
+#include "store/crm_format.h"
+#include "store/policy.h"
+#include "store/store_test_util.h"
+
+namespace bm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The parser misses a few hard addresses of the corpus (an encoded-word
+// local part, a quoted local part with dots, one provider format): at least
+// this share of the expected hard addresses must come out suppressed.
+constexpr double kMinHardRatio = 0.95;
+
+std::string CorpusDir() {
+  const char* src = std::getenv("BM_SOURCE_DIR");
+  return (fs::path(src != nullptr ? src : ".") / ".." / "shared" / "corpus").lexically_normal().string();
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// address -> state, from an export file.
+std::map<std::string, std::string> ReadExportCsv(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CsvReader reader(in);
+  std::vector<std::string> fields;
+  std::size_t line = 0;
+  std::map<std::string, std::string> out;
+  EXPECT_TRUE(*reader.Next(&fields, &line));
+  EXPECT_EQ(fields[0], std::string(kUtf8Bom) + "address");
+  for (Result<bool> more = reader.Next(&fields, &line); more.ok() && *more;
+       more = reader.Next(&fields, &line)) {
+    out[fields[0]] = fields[1];
+  }
+  return out;
+}
+
+class BouncectlStoreTest : public ::testing::Test {
+ protected:
+  std::string Db() const { return "--db " + dir_.Sub("db"); }
+  CommandResult Run(const std::string& args) { return RunBouncectl(args + " " + Db()); }
+  TempDir dir_;
+};
+
+TEST_F(BouncectlStoreTest, CorpusIngestSuppressesHardAddressesAndNoSenderBlamedOnes) {
+  const std::string corpus = CorpusDir();
+  ASSERT_TRUE(fs::is_directory(corpus + "/emails")) << corpus;
+  CommandResult ingest = Run("ingest " + corpus + "/emails");
+  ASSERT_EQ(ingest.status, 0) << ingest.output;
+  const std::string csv = dir_.Sub("export.csv");
+  CommandResult exported = Run("export --format csv --output " + csv);
+  ASSERT_EQ(exported.status, 0) << exported.output;
+  EXPECT_NE(exported.output.find("cursor="), std::string::npos);
+  std::map<std::string, std::string> states = ReadExportCsv(csv);
+
+  const Policy policy;
+  std::set<std::string> hard;
+  std::map<std::string, bool> only_sender_blamed;
+  std::ifstream expected(corpus + "/expected.jsonl");
+  std::string line;
+  while (std::getline(expected, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    for (const auto& r : j["results"]) {
+      std::string address = r["address"].get<std::string>();
+      if (address.empty()) continue;
+      for (char& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (r["hard"].get<bool>()) hard.insert(address);
+      const bool blamed = policy.IsSenderBlamed(r["reason"].get<std::string>());
+      auto [it, inserted] = only_sender_blamed.emplace(address, blamed);
+      if (!inserted) it->second = it->second && blamed;
+    }
+  }
+  auto suppressed = [&](const std::string& a) {
+    auto it = states.find(a);
+    return it != states.end() && (it->second == "suppressed" || it->second == "suppressed-temporary");
+  };
+  std::size_t present = 0;
+  for (const std::string& a : hard) {
+    if (suppressed(a)) {
+      ++present;
+    } else {
+      std::printf("hard address not suppressed: %s\n", a.c_str());
+    }
+  }
+  ASSERT_GT(hard.size(), 50u);
+  EXPECT_GE(static_cast<double>(present) / hard.size(), kMinHardRatio)
+      << present << " of " << hard.size();
+  for (const auto& [address, blamed] : only_sender_blamed) {
+    if (blamed) {
+      EXPECT_FALSE(suppressed(address)) << "sender-blamed address suppressed: " << address;
+    }
+  }
+  EXPECT_EQ(Run("verify-store").status, 0);
+}
+
+TEST_F(BouncectlStoreTest, CheckExitStatusSaysSuppressedOrNot) {
+  ASSERT_EQ(Run("suppress --reason manual gone@example.com").status, 0);
+  EXPECT_EQ(Run("check gone@example.com").status, kExitFound);
+  EXPECT_EQ(Run("check -q fine@example.com").status, kExitNotFound);
+  EXPECT_EQ(Run("check fine@example.com GONE@Example.com").status, kExitFound);
+  EXPECT_EQ(Run("check not-an-address").status, kExitError);
+  EXPECT_EQ(Run("check").status, kExitUsage);
+  CommandResult json = Run("check --json gone@example.com");
+  EXPECT_NE(json.output.find("\"suppressed\":true"), std::string::npos) << json.output;
+}
+
+TEST_F(BouncectlStoreTest, UnblockOfPermanentSuppressionNeedsForce) {
+  ASSERT_EQ(Run("suppress --reason manual a@example.com").status, 0);
+  CommandResult r = Run("unblock a@example.com");
+  EXPECT_EQ(r.status, kExitError);
+  EXPECT_NE(r.output.find("--force"), std::string::npos);
+  EXPECT_EQ(Run("check -q a@example.com").status, kExitFound);
+  EXPECT_EQ(Run("unblock --force a@example.com").status, kExitOk);
+  EXPECT_EQ(Run("check -q a@example.com").status, kExitNotFound);
+  CommandResult show = Run("show a@example.com");
+  EXPECT_EQ(show.status, kExitOk);
+  EXPECT_NE(show.output.find("unblock"), std::string::npos) << show.output;
+}
+
+TEST_F(BouncectlStoreTest, ImportReportsBadRowsByLineAndKeepsGoodOnes) {
+  const std::string file = dir_.Sub("list.csv");
+  std::ofstream(file) << "email,state,reason,state_since\n"
+                         "good1@example.com,suppressed,crm,2024-01-02\n"
+                         "not-an-address,suppressed,crm,\n"
+                         "good2@example.com,bogus-state,crm,\n"
+                         "\"good3@example.com\",suppressed,\"multi\nline\",1700000000\n"
+                         "good1@example.com,suppressed,crm,2023-01-01\n";
+  CommandResult r = Run("import --format csv " + file);
+  EXPECT_EQ(r.status, kExitError) << r.output;
+  EXPECT_NE(r.output.find(file + ":3: address 'not-an-address'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(file + ":4: unknown state 'bogus-state'"), std::string::npos) << r.output;
+  EXPECT_EQ(Run("check -q good1@example.com good3@example.com").status, kExitFound);
+  EXPECT_EQ(Run("check -q good2@example.com").status, kExitNotFound);
+  CommandResult show = Run("show --json good1@example.com");
+  EXPECT_NE(show.output.find("2023-01-01"), std::string::npos) << show.output;  // merged: earliest
+
+  const std::string jsonl = dir_.Sub("list.jsonl");
+  std::ofstream(jsonl) << "{\"address\":\"j@example.com\",\"state\":\"suppressed\"}\n{broken\n";
+  r = Run("import --format jsonl " + jsonl);
+  EXPECT_EQ(r.status, kExitError);
+  EXPECT_NE(r.output.find(jsonl + ":2:"), std::string::npos) << r.output;
+  EXPECT_EQ(Run("check -q j@example.com").status, kExitFound);
+}
+
+TEST_F(BouncectlStoreTest, ExportSinceCursorGivesOnlyNewChanges) {
+  ASSERT_EQ(Run("suppress --reason manual a@example.com b@example.com").status, 0);
+  const std::string out = dir_.Sub("out.jsonl");
+  CommandResult first = Run("export --format jsonl --output " + out);
+  ASSERT_EQ(first.status, 0);
+  EXPECT_NE(ReadAll(out).find("b@example.com"), std::string::npos);
+  const std::size_t at = first.output.find("cursor=");
+  ASSERT_NE(at, std::string::npos);
+  const std::string cursor = first.output.substr(at + 7, first.output.find('\n', at) - at - 7);
+  ASSERT_EQ(Run("suppress --reason manual c@example.com").status, 0);
+  CommandResult second = Run("export --format jsonl --since " + cursor + " --output " + out);
+  ASSERT_EQ(second.status, 0) << second.output;
+  const std::string rows = ReadAll(out);
+  EXPECT_NE(rows.find("c@example.com"), std::string::npos);
+  EXPECT_EQ(rows.find("a@example.com"), std::string::npos) << rows;
+  EXPECT_EQ(Run("export --format xml").status, kExitUsage);
+}
+
+TEST_F(BouncectlStoreTest, IngestReadsMboxAndMaildir) {
+  const std::string emails = CorpusDir() + "/emails/";
+  const std::string a = ReadAll(emails + "lhost-postfix-01.eml");
+  const std::string b = ReadAll(emails + "lhost-postfix-02.eml");
+  ASSERT_FALSE(a.empty());
+  const std::string mbox = dir_.Sub("bounces.mbox");
+  std::ofstream(mbox) << "From MAILER-DAEMON Thu Jan  1 00:00:00 2024\n" << a << "\n"
+                      << "From MAILER-DAEMON Thu Jan  1 00:00:01 2024\n" << b << "\n";
+  CommandResult r = Run("ingest --json " + mbox);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"messages\":2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"bounces\":2"), std::string::npos) << r.output;
+
+  const fs::path maildir = dir_.Sub("Maildir");
+  fs::create_directories(maildir / "cur");
+  fs::create_directories(maildir / "new");
+  fs::create_directories(maildir / "tmp");
+  fs::copy_file(emails + "lhost-exim-01.eml", maildir / "new" / "1.host");
+  fs::copy_file(emails + "lhost-qmail-01.eml", maildir / "cur" / "2.host:2,S");
+  r = Run("ingest --json " + maildir.string());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"messages\":2"), std::string::npos) << r.output;
+  EXPECT_EQ(Run("ingest /nonexistent/path").status, kExitError);
+}
+
+TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
+  CommandResult r = Run("list");
+  EXPECT_EQ(r.status, kExitError);
+  EXPECT_NE(r.output.find("bouncectl list:"), std::string::npos) << r.output;
+  EXPECT_EQ(Run("stats --bogus").status, kExitUsage);
+}
+
+}  // namespace
+}  // namespace bm::cli
