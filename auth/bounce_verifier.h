@@ -49,7 +49,7 @@ enum class Trust { kVerified, kUnverified, kForged };
 enum class Evidence { kVerpTag, kPerMessageTag, kLedger, kExpiredTag, kBadTag, kNone };
 enum class Disposition {
   kRecord,   // act fully: record the bounce in the store
-  kLogOnly,  // log and count, leave the store alone
+  kLogOnly,  // log it, leave the store alone
 };
 
 // "verified", "unverified", "forged" / "verp-tag", "per-message-tag", "ledger",
@@ -59,9 +59,9 @@ std::string_view EvidenceName(Evidence evidence);
 std::string_view DispositionName(Disposition disposition);
 
 struct VerifierOptions {
-  // Unverified recipients: kLogOnly (default: log and count, do not
-  // suppress), or kRecord (act on them as bounce processing did before
-  // signing; for a transition period while old unsigned mail still bounces).
+  // Unverified recipients: kLogOnly (default: log, do not suppress), or
+  // kRecord (act on them as bounce processing did before signing; for a
+  // transition period while old unsigned mail still bounces).
   Disposition unverified = Disposition::kLogOnly;
   // Forged bounces are never recorded; when true they are also refused at
   // end of data (a 5xx to the sending client), which tells a probing attacker
