@@ -156,10 +156,12 @@ bool AddressLedLine(std::string_view line, LedAddress* out) {
 
 bool IsBlank(std::string_view line) { return Trim(line).empty(); }
 
-// An SMTP transcript line that explains nothing: a command we sent, or a
-// positive (2xx/3xx) reply.
+// A line that explains nothing: a command we sent or a positive (2xx/3xx)
+// reply in an SMTP transcript, or a section rule ("----- Transcript of
+// session follows -----").
 bool IsTranscriptNoise(std::string_view line) {
   std::string_view t = Trim(line);
+  if (t.size() >= 6 && t.starts_with("---") && t.ends_with("---")) return true;
   if (StartsWithIgnoreCase(t, ">>>") || StartsWithIgnoreCase(t, "In:")) return true;
   if (StartsWithIgnoreCase(t, "<<<")) {
     t = Trim(t.substr(3));
@@ -181,6 +183,7 @@ class Decoder {
     DetectFormat();
     ReadAddressLedRecipients();
     if (out_.recipients.empty()) ReadMentionedRecipients();
+    FindTranscriptReplies();
     // An SMTP transcript naming the recipient and a failure reply is a
     // report even without any of the known sentences.
     if (rcpt_command_seen_ && HasFailureReply(out_.summary)) out_.bounce_markers = true;
@@ -312,8 +315,12 @@ class Decoder {
       LedAddress next;
       for (; j < cut_ && j < i + 1 + kMaxDiagnosticLines; ++j) {
         if (IsBlank(lines_[j])) break;
-        // A wrapped reply may quote the same address at a line start.
-        if (LedAt(j, &next) && !EqualsIgnoreCase(next.address, led.address)) break;
+        // A wrapped reply may quote the same address at the start of an
+        // indented continuation line.
+        if (LedAt(j, &next) &&
+            !(EqualsIgnoreCase(next.address, led.address) && (lines_[j][0] == ' ' || lines_[j][0] == '\t'))) {
+          break;
+        }
         if (IsTranscriptNoise(lines_[j])) continue;
         diagnostic += ' ';
         diagnostic.append(lines_[j]);
@@ -362,6 +369,21 @@ class Decoder {
     return text;
   }
 
+  // A Sendmail transcript quotes the remote reply about a recipient
+  // ("<<< 550 Unknown user a@b") after the command it answered: for
+  // recipients whose own lines did not say, that command.
+  void FindTranscriptReplies() {
+    for (RecipientResult& r : out_.recipients) {
+      if (!r.smtp_command.empty()) continue;
+      for (std::size_t k = 0; k < cut_ && r.smtp_command.empty(); ++k) {
+        const std::string_view t = Trim(lines_[k]);
+        if (t.starts_with("<<<") && ContainsIgnoreCase(t, r.address)) {
+          r.smtp_command = TranscriptCommand(k, k + 1);
+        }
+      }
+    }
+  }
+
   // The SMTP command that lines [begin, end) answer, looking back over the
   // transcript lines just before them (">>> DATA" then "<<< 550 ...").
   std::string TranscriptCommand(std::size_t begin, std::size_t end) const {
@@ -383,8 +405,10 @@ class Decoder {
       // Seen before (a summary line and a transcript): keep the detail.
       if (FindReplyCode(r.diagnostic).empty() && !FindReplyCode(diagnostic).empty()) {
         r.diagnostic = diagnostic + " " + r.diagnostic;
-      } else if (Trim(r.diagnostic).empty()) {
-        r.diagnostic = diagnostic;
+      } else if (!HasCode(r.diagnostic) && !HasCode(diagnostic) &&
+                 r.diagnostic.find(Trim(diagnostic)) == std::string::npos) {
+        r.diagnostic += ' ';
+        r.diagnostic += diagnostic;
       }
       return;
     }

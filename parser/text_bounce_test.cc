@@ -60,6 +60,27 @@ TEST(TextBounceTest, SendmailTranscriptMergesAndFindsCommand) {
   EXPECT_EQ(t.recipients[0].smtp_command, "DATA");
 }
 
+TEST(TextBounceTest, TranscriptReplyGivesTheCommand) {
+  TextBounce t = Decode(
+      "   ----- The following addresses had permanent fatal errors -----\n"
+      "<a@example.org>\n    (reason: 550 Unknown user a@example.org)\n\n"
+      "   ----- Transcript of session follows -----\n"
+      "... while talking to mx.example.org.:\n>>> DATA\n<<< 550 Unknown user a@example.org\n"
+      "554 5.0.0 Service unavailable\n");
+  ASSERT_EQ(t.recipients.size(), 1u);
+  EXPECT_EQ(t.recipients[0].smtp_command, "DATA");
+  EXPECT_EQ(t.recipients[0].reply_code, "550");
+}
+
+TEST(TextBounceTest, SectionRulesAreNotDiagnostics) {
+  TextBounce t = Decode(
+      "   ----- The following addresses had permanent fatal errors -----\n"
+      "<a@example.org>\n   ----- Transcript of session follows -----\n"
+      "<a@example.org>... Deferred: Name server: example.org.: host name lookup failure\n");
+  ASSERT_EQ(t.recipients.size(), 1u);
+  EXPECT_EQ(t.recipients[0].diagnostic, "Deferred: Name server: example.org.: host name lookup failure");
+}
+
 TEST(TextBounceTest, ReasonInNextParagraph) {
   TextBounce t = Decode(
       "Delivery to the following recipient failed permanently:\n\n     a@example.org\n\n"
