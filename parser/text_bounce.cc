@@ -431,6 +431,11 @@ class Decoder {
     if (r.diagnostic.empty()) r.diagnostic = out_.summary;
     r.remote_mta = RemoteHost(r.diagnostic);
     if (r.smtp_command.empty()) r.smtp_command = SmtpCommandIn(r.diagnostic);
+    // A report about one recipient may name the command anywhere
+    // ("-------SMTP command DATA" after the server's reply).
+    if (r.smtp_command.empty() && out_.recipients.size() == 1) {
+      r.smtp_command = SmtpCommandIn(out_.summary);
+    }
     RefineCodesFromDiagnostic(r);
     r.action = (!r.status.empty() && r.status[0] == '4') ? "delayed" : "failed";
   }
