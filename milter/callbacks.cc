@@ -79,11 +79,42 @@ sfsistat WithContext(SMFICTX* ctx, const char* stage, Handler&& handler) noexcep
   });
 }
 
+// Protocol steps the filter does without: fewer round trips per message.
+// HELO, DATA and unknown commands are not needed; headers need no reply (the
+// decision is taken at end of headers or of message).
+constexpr unsigned long kStepsNotNeeded = SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+constexpr unsigned long kNoReplySteps = SMFIP_NR_HDR;
+
+sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long,
+                     unsigned long, unsigned long* want_actions, unsigned long* want_steps,
+                     unsigned long* want_2, unsigned long* want_3) {
+  return Guarded(ctx, "negotiate", [&] {
+    if ((actions & SMFIF_ADDHDRS) == 0) {
+      spdlog::warn("the MTA does not offer to add headers: bounces will not be tagged");
+    }
+    *want_actions = actions & SMFIF_ADDHDRS;
+    *want_steps = steps & (kStepsNotNeeded | kNoReplySteps);
+    *want_2 = 0;
+    *want_3 = 0;
+    // Remembered for the connection until OnConnect builds the real context.
+    auto c = std::make_unique<ConnectionContext>();
+    c->header_no_reply = (*want_steps & SMFIP_NR_HDR) != 0;
+    delete Context(ctx);
+    if (smfi_setpriv(ctx, c.get()) == MI_SUCCESS) c.release();
+    return Verdict::kContinue;
+  });
+}
+
 sfsistat OnConnect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
   return Guarded(ctx, "connect", [&] {
     std::unique_ptr<ConnectionContext> c =
         g_filter->OnConnect(hostname != nullptr ? hostname : "", addr);
-    if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return g_filter->InternalErrorVerdict(c.get());
+    std::unique_ptr<ConnectionContext> negotiated(Context(ctx));
+    if (negotiated != nullptr) c->header_no_reply = negotiated->header_no_reply;
+    if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) {
+      negotiated.release();  // still libmilter's, freed in OnClose
+      return g_filter->InternalErrorVerdict(c.get());
+    }
     c.release();  // owned by libmilter's context until OnClose
     return Verdict::kContinue;
   });
@@ -102,9 +133,12 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
 }
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
-  return WithContext(ctx, "header", [&](ConnectionContext& c, MtaSession&) {
+  bool no_reply = false;
+  sfsistat status = WithContext(ctx, "header", [&](ConnectionContext& c, MtaSession&) {
+    no_reply = c.header_no_reply;
     return g_filter->OnHeader(c, name != nullptr ? name : "", value != nullptr ? value : "");
   });
+  return no_reply && status == SMFIS_CONTINUE ? SMFIS_NOREPLY : status;
 }
 
 sfsistat OnEndOfHeaders(SMFICTX* ctx) {
@@ -158,6 +192,7 @@ Status RegisterMilterCallbacks(Filter& filter) {
   desc.xxfi_eom = &OnEndOfMessage;
   desc.xxfi_abort = &OnAbort;
   desc.xxfi_close = &OnClose;
+  desc.xxfi_negotiate = &OnNegotiate;
   if (smfi_register(desc) != MI_SUCCESS) return Status::Internal("smfi_register failed");
   return Status::Ok();
 }

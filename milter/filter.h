@@ -55,6 +55,9 @@ struct MessageContext {
 // State of one connection, from connect to close.
 struct ConnectionContext {
   std::shared_ptr<const Policy> policy;  // snapshot taken at connect
+  // The MTA agreed not to wait for a reply to each header (milter protocol
+  // negotiation, callbacks.cc); header callbacks then answer "no reply".
+  bool header_no_reply = false;
   std::string client_host;
   std::optional<IpAddress> client_ip;
   bool outbound_client = false;  // client_ip in OutboundClients
