@@ -105,6 +105,7 @@ Store::~Store() = default;
 const StoreOptions& Store::options() const { return impl_->options_; }
 
 Status Store::Record(std::vector<BounceEvent> events) {
+  if (events.empty()) return Status::Ok();
   const std::int64_t now = WallNow();
   for (BounceEvent& ev : events) {
     if (ev.type != EventType::kBounce && ev.type != EventType::kComplaint) {
