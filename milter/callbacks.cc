@@ -73,7 +73,8 @@ template <typename Handler>
 sfsistat WithContext(SMFICTX* ctx, const char* stage, Handler&& handler) noexcept {
   return Guarded(ctx, stage, [&]() -> Verdict {
     ConnectionContext* c = Context(ctx);
-    if (c == nullptr) return g_filter->InternalErrorVerdict(nullptr);
+    // No context, or only the placeholder from negotiation: connect failed.
+    if (c == nullptr || c->policy == nullptr) return g_filter->InternalErrorVerdict(nullptr);
     LibmilterSession mta(ctx);
     return handler(*c, mta);
   });

@@ -314,7 +314,8 @@ void Filter::CountOutbound(ConnectionContext& c) {
 void Filter::OnAbort(ConnectionContext& c) { c.message = MessageContext(); }
 
 Verdict Filter::InternalErrorVerdict(const ConnectionContext* c) const {
-  std::shared_ptr<const Policy> policy = c != nullptr ? c->policy : policy_.Current();
+  std::shared_ptr<const Policy> policy =
+      c != nullptr && c->policy != nullptr ? c->policy : policy_.Current();
   return VerdictForError(policy->config->on_internal_error);
 }
 

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "store/store.h"
 
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: e2e_store_probe show|domain|suppress|seed|verify STORE ...\n");
     return 2;
   }
+  // stdout carries the JSON answer; the store's own log lines go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("e2e_store_probe"));
   const std::string command = argv[1];
   bm::StoreOptions options;
   options.path = argv[2];
