@@ -108,14 +108,4 @@ std::string ToUtf8(std::string_view bytes, std::string_view charset) {
   return SanitizeUtf8(out);
 }
 
-std::string DecodedPartContent(GMimePart* part, std::size_t max_bytes) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
-  if (content == nullptr) return {};
-  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-  g_mime_data_wrapper_write_to_stream(content, mem.get());
-  GByteArray* array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  const std::size_t n = std::min<std::size_t>(array->len, max_bytes);
-  return std::string(reinterpret_cast<const char*>(array->data), n);
-}
-
 }  // namespace bm

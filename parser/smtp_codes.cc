@@ -98,11 +98,18 @@ std::string SmtpCommandIn(std::string_view text) {
   std::size_t best = std::string_view::npos;
   std::string_view command;
   const std::string lower = ToLowerAscii(text);
-  for (const auto& p : kPhrases) {
-    const std::size_t at = lower.find(p.phrase);  // phrases are written in lower case
-    if (at < best) {
-      best = at;
-      command = p.command;
+  // Every phrase has one of these words; most texts have none of them.
+  static constexpr std::string_view kAnchors[] = {"reply", "after", "command", "[", "response",
+                                                  "rejected"};
+  bool anchored = false;
+  for (std::string_view a : kAnchors) anchored = anchored || lower.find(a) != std::string::npos;
+  if (anchored) {
+    for (const auto& p : kPhrases) {
+      const std::size_t at = lower.find(p.phrase);  // phrases are written in lower case
+      if (at < best) {
+        best = at;
+        command = p.command;
+      }
     }
   }
   if (!command.empty()) return std::string(command);
