@@ -186,13 +186,17 @@ TEST(RuleTableTest, ClassifyReportKeepsFactsAndOrder) {
   report.recipients[0].status = "5.1.1";
   report.recipients[1].address = "b@x";
   report.recipients[1].status = "4.2.2";
-  auto t = Load("rule u status 5.1.1 => userunknown\nrule f status 4.2.2 => mailboxfull\n");
+  report.recipients[1].smtp_command = "DATA";
+  auto t = Load(
+      "rule u status 5.1.1 => userunknown\n"
+      "rule d command DATA => filtered\n"
+      "rule f status 4.2.2 => mailboxfull\n");
   ASSERT_TRUE(t);
   std::vector<ClassifiedRecipient> out = ClassifyReport(report, *t);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].facts.address, "a@x");
   EXPECT_EQ(out[0].classification.reason, "userunknown");
-  EXPECT_EQ(out[1].classification.reason, "mailboxfull");
+  EXPECT_EQ(out[1].classification.reason, "filtered");  // the SMTP command reached the rules
   EXPECT_EQ(out[1].classification.bounce_class, BounceClass::kTransient);
 }
 
