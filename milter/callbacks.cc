@@ -30,6 +30,9 @@ class LibmilterSession : public MtaSession {
     return smfi_addheader(ctx_, const_cast<char*>(name.c_str()),
                           const_cast<char*>(value.c_str())) == MI_SUCCESS;
   }
+  bool DeleteRecipient(const std::string& recipient) override {
+    return smfi_delrcpt(ctx_, const_cast<char*>(recipient.c_str())) == MI_SUCCESS;
+  }
 
  private:
   SMFICTX* ctx_;
@@ -80,6 +83,9 @@ sfsistat WithContext(SMFICTX* ctx, const char* stage, Handler&& handler) noexcep
   });
 }
 
+// Tag bounces; remove suppressed recipients of non-SMTP mail.
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_DELRCPT;
+
 // Protocol steps the filter does without: fewer round trips per message.
 // HELO, DATA and unknown commands are not needed; headers need no reply (the
 // decision is taken at end of headers or of message).
@@ -93,7 +99,7 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, u
     if ((actions & SMFIF_ADDHDRS) == 0) {
       spdlog::warn("the MTA does not offer to add headers: bounces will not be tagged");
     }
-    *want_actions = actions & SMFIF_ADDHDRS;
+    *want_actions = actions & kActions;
     *want_steps = steps & (kStepsNotNeeded | kNoReplySteps);
     *want_2 = 0;
     *want_3 = 0;
@@ -183,7 +189,7 @@ Status RegisterMilterCallbacks(Filter& filter) {
   smfiDesc desc{};
   desc.xxfi_name = const_cast<char*>("bounce-milter");
   desc.xxfi_version = SMFI_VERSION;
-  desc.xxfi_flags = SMFIF_ADDHDRS;
+  desc.xxfi_flags = kActions;
   desc.xxfi_connect = &OnConnect;
   desc.xxfi_envfrom = &OnEnvFrom;
   desc.xxfi_envrcpt = &OnEnvRcpt;

@@ -98,6 +98,12 @@ Verdict Filter::OnEnvFrom(ConnectionContext& c, MtaSession& mta, std::string_vie
                            *daemon) != config.outbound_daemons.end();
     }
     c.message.outbound = outbound;
+    // Only Postfix's cleanup(8), which runs the milters of non-SMTP mail,
+    // knows the queue id already at MAIL FROM (smtpd assigns it later).
+    std::optional<std::string> version = mta.Macro("v");
+    std::optional<std::string> queue_id = mta.Macro("i");
+    c.message.non_smtp = version.has_value() && version->starts_with("Postfix") &&
+                         queue_id.has_value() && !queue_id->empty();
   }
   // Ordinary inbound mail: nothing to check and, without bounce addresses,
   // nothing that could make it a bounce. Let it go without further callbacks.
@@ -128,11 +134,11 @@ Verdict Filter::OnEnvRcpt(ConnectionContext& c, MtaSession& mta, std::string_vie
     }
     return Verdict::kContinue;
   }
-  return CheckRecipient(c, mta, recipient);
+  return CheckRecipient(c, mta, recipient, recipient_arg);
 }
 
 Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
-                               const std::string& recipient) {
+                               const std::string& recipient, std::string_view as_given) {
   const Config& config = *c.policy->config;
   const bool monitor = config.mode == Mode::kMonitor;
   Result<RecipientStatus> status = store_.Check(recipient, clock_());
@@ -161,18 +167,23 @@ Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
                          status->temporary};
   SmtpReply reply = SuppressedRecipientReply(config, facts);
   Verdict v = reply.rcode[0] == '4' ? Verdict::kTempfail : Verdict::kReject;
+  const bool remove = !monitor && c.message.non_smtp;
   if (monitor) {
     ++c.message.accepted_per_domain[DomainOf(recipient)];
     v = Verdict::kContinue;
+  } else if (remove) {
+    c.message.recipients_to_remove.emplace_back(as_given.substr(0, 1024));
+    v = Verdict::kContinue;
   }
-  LogDecision(config, LogSeverity::kInfo, monitor ? "outbound-would-refuse" : "outbound-refuse",
+  LogDecision(config, LogSeverity::kInfo,
+              monitor ? "outbound-would-refuse" : remove ? "outbound-remove" : "outbound-refuse",
               {{"queue", QueueId(mta)},
                {"sender", c.message.sender},
                {"recipient", recipient},
                {"state", status->state},
                {"reason", status->reason},
                {"reply", reply.rcode + " " + reply.xcode}});
-  if (!monitor) mta.SetReply(reply);
+  if (v != Verdict::kContinue) mta.SetReply(reply);
   return v;
 }
 
@@ -202,7 +213,9 @@ Verdict Filter::OnEndOfHeaders(ConnectionContext& c, MtaSession& mta) {
     Append(c, "\r\n");
     return Verdict::kContinue;
   }
-  // Not a bounce: the body is of no interest.
+  // Not a bounce: the body is of no interest, and unless recipients must be
+  // removed at end of message, neither is the rest.
+  if (!c.message.recipients_to_remove.empty()) return Verdict::kContinue;
   CountOutbound(c);
   return Verdict::kAccept;
 }
@@ -222,11 +235,48 @@ Verdict Filter::OnBody(ConnectionContext& c, MtaSession& mta, std::string_view c
 }
 
 Verdict Filter::OnEndOfMessage(ConnectionContext& c, MtaSession& mta) {
-  Verdict v = c.message.IsBounceCandidate() && !c.message.too_large ? IngestBounce(c, mta)
-                                                                    : Verdict::kAccept;
+  Verdict v = Verdict::kAccept;
+  if (c.message.IsBounceCandidate() && !c.message.too_large) {
+    v = IngestBounce(c, mta);
+  } else if (!c.message.recipients_to_remove.empty()) {
+    v = RemoveSuppressed(c, mta);
+  }
   if (v != Verdict::kTempfail) CountOutbound(c);
   c.message.raw.clear();
   return v;
+}
+
+Verdict Filter::RemoveSuppressed(ConnectionContext& c, MtaSession& mta) {
+  MessageContext& m = c.message;
+  const std::string queue = QueueId(mta);
+  if (m.recipients_to_remove.size() >= m.recipients_seen) {
+    // Nothing would be left: refuse the message; Postfix returns it to the
+    // sender with this reply.
+    Result<RecipientStatus> status = store_.Check(
+        std::string(StripAngleBrackets(m.recipients_to_remove.front())), clock_());
+    SuppressionFacts facts{StripAngleBrackets(m.recipients_to_remove.front()), "", "", 0, 0,
+                           false};
+    if (status.ok()) {
+      facts.reason = status->reason;
+      facts.state = status->state;
+      facts.since = status->since;
+    }
+    SmtpReply reply = SuppressedRecipientReply(*c.policy->config, facts);
+    reply.rcode = "550";
+    reply.xcode = "5.1.1";
+    mta.SetReply(reply);
+    LogDecision(*c.policy->config, LogSeverity::kInfo, "outbound-refuse-message",
+                {{"queue", queue}, {"sender", m.sender},
+                 {"recipients", std::to_string(m.recipients_to_remove.size())}});
+    return Verdict::kReject;
+  }
+  for (const std::string& recipient : m.recipients_to_remove) {
+    if (!mta.DeleteRecipient(recipient)) {
+      LogDecision(*c.policy->config, LogSeverity::kWarning, "outbound-remove-failed",
+                  {{"queue", queue}, {"recipient", recipient}});
+    }
+  }
+  return Verdict::kAccept;
 }
 
 Verdict Filter::IngestBounce(ConnectionContext& c, MtaSession& mta) {

@@ -10,7 +10,10 @@
 // Outbound: for mail from SMTP-authenticated senders, OutboundClients or
 // OutboundDaemons, each recipient is looked up; a suppressed one is refused
 // with the SuppressedReply (Mode enforce) or only logged (Mode monitor).
-// Accepted recipients are counted per receiving domain.
+// Accepted recipients are counted per receiving domain. Mail that Postfix
+// did not receive over SMTP (sendmail(1), pickup) cannot have a recipient
+// refused: its suppressed recipients are removed at end of message instead,
+// and when none is left the message is refused there.
 //
 // Handlers never throw on bad input; the trampolines in callbacks.cc catch
 // anything else and apply On-InternalError.
@@ -48,6 +51,12 @@ struct MessageContext {
   std::map<std::string, std::uint64_t> accepted_per_domain;  // outbound counting
   std::string raw;              // collected headers + body of a bounce
   bool too_large = false;
+  // Postfix runs non_smtpd_milters for mail submitted with sendmail(1) or
+  // pickup(8); it cannot take a refused recipient there ("can't reject
+  // recipient in non-smtpd(8) submission"), so suppressed recipients of such
+  // mail are removed at end of message instead.
+  bool non_smtp = false;
+  std::vector<std::string> recipients_to_remove;  // as the MTA passed them
 
   bool IsBounceCandidate() const { return null_sender || to_bounce_address; }
 };
@@ -85,7 +94,10 @@ class Filter {
   Verdict InternalErrorVerdict(const ConnectionContext* c) const;
 
  private:
-  Verdict CheckRecipient(ConnectionContext& c, MtaSession& mta, const std::string& recipient);
+  Verdict CheckRecipient(ConnectionContext& c, MtaSession& mta, const std::string& recipient,
+                         std::string_view as_given);
+  // End of message of non-SMTP mail with suppressed recipients.
+  Verdict RemoveSuppressed(ConnectionContext& c, MtaSession& mta);
   Verdict IngestBounce(ConnectionContext& c, MtaSession& mta);
   // Counts the accepted outbound recipients of the message (once).
   void CountOutbound(ConnectionContext& c);

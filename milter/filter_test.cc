@@ -34,6 +34,11 @@ class RecordingSession : public MtaSession {
     headers.emplace_back(name, value);
     return true;
   }
+  bool DeleteRecipient(const std::string& recipient) override {
+    deleted.push_back(recipient);
+    return true;
+  }
+  std::vector<std::string> deleted;
   std::map<std::string, std::string> macros;
   std::vector<SmtpReply> replies;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -180,6 +185,30 @@ TEST_F(FilterTest, OutboundSuppressedRecipientIsRefusedOthersPass) {
             "<GONE@Remote.test>: recipient suppressed (userunknown since 2025-11-22)");
   EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "<fine@remote.test>"), Verdict::kContinue);
   EXPECT_EQ(mta_.replies.size(), 1u);
+}
+
+// Postfix's cleanup runs the milters of sendmail(1)/pickup mail; it knows the
+// queue id at MAIL FROM and cannot take a refused recipient.
+TEST_F(FilterTest, NonSmtpMailHasSuppressedRecipientsRemoved) {
+  Suppress("gone@remote.test");
+  auto c = Connect("127.0.0.1");
+  mta_.macros = {{"v", "Postfix 3.7.11"}, {"i", "4Q1A2B3C"}};
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "news@mta.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "gone@remote.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "fine@remote.test"), Verdict::kContinue);
+  EXPECT_TRUE(mta_.replies.empty());
+  EXPECT_EQ(SendMessage(*c, "Subject: news\r\n\r\nbody\r\n"), Verdict::kAccept);
+  EXPECT_EQ(mta_.deleted, std::vector<std::string>{"gone@remote.test"});
+  // All recipients suppressed: the message is refused at end of message.
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "news@mta.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "gone@remote.test"), Verdict::kContinue);
+  EXPECT_EQ(SendMessage(*c, "Subject: news\r\n\r\nbody\r\n"), Verdict::kReject);
+  ASSERT_EQ(mta_.replies.size(), 1u);
+  EXPECT_EQ(mta_.replies[0].rcode, "550");
+  // The same over SMTP (no queue id yet at MAIL FROM) is refused at RCPT.
+  mta_.macros.erase("i");
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "news@mta.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "gone@remote.test"), Verdict::kReject);
 }
 
 TEST_F(FilterTest, MonitorModeRefusesNothing) {

@@ -26,6 +26,9 @@ class MtaSession {
   virtual bool SetReply(const SmtpReply& reply) = 0;
   // REQUIRES: called from the end-of-message handler only.
   virtual bool AddHeader(const std::string& name, const std::string& value) = 0;
+  // Removes an envelope recipient, given as the MTA passed it to RCPT.
+  // REQUIRES: called from the end-of-message handler only.
+  virtual bool DeleteRecipient(const std::string& recipient) = 0;
 };
 
 }  // namespace bm

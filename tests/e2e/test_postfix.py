@@ -11,6 +11,7 @@ import pwd
 import shutil
 import smtplib
 import stat
+import subprocess
 import unittest
 
 from harness import (FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
@@ -138,6 +139,26 @@ class PostfixFlows(unittest.TestCase):
             self.milter.write_conf()
             self.milter.reload()
         self.assertIn(watched, self.send([watched]))
+
+    def test_5_sendmail_submission_has_suppressed_recipients_removed(self):
+        # Mail from sendmail(1) passes non_smtpd_milters, where Postfix cannot
+        # take a refused recipient: the milter removes it at end of message.
+        kept = "sendmail-ok@remote.test"
+        message = plain_message(SENDER, [GONE, kept], subject="via sendmail")
+        subprocess.run(["sendmail", "-C", self.postfix.etc, "-f", SENDER, GONE, kept],
+                       input=message.encode(), check=True)
+        delivered = wait_for(lambda: self.mx.messages_for(kept), what="delivery to " + kept)
+        self.assertNotIn(GONE, delivered[0][1])
+        wait_for(lambda: self.milter.log_has("outbound-remove"), what="the removal log line")
+        # Only suppressed recipients: the message is returned to the sender.
+        subprocess.run(["sendmail", "-C", self.postfix.etc, "-f", SENDER, GONE],
+                       input=plain_message(SENDER, [GONE], subject="only gone").encode(),
+                       check=True)
+        wait_for(lambda: any(b"recipient suppressed" in m[2] and b"only gone" in m[2]
+                             for m in self.mx.messages_for(SENDER)),
+                 what="the refused submission to be returned to the sender")
+        self.assertNotIn("can't reject recipient", self.postfix.log())
+        self.assertTrue(wait_for(self.postfix.queue_empty, what="an empty queue"))
 
     def test_4c_sighup_with_broken_rules_keeps_old_rules(self):
         with open(self.rules, "w") as f:
