@@ -162,7 +162,9 @@ const ConfigKey kKeys[] = {
      "inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH or local:/PATH",
      "Where the daemon listens for the MTA, in libmilter syntax (note: Postfix writes the same "
      "socket as inet:HOST:PORT). A unix socket is created before privileges are dropped and is "
-     "then given to SocketOwner with SocketMode.",
+     "then given to SocketOwner with SocketMode. Prefer a unix socket: over TCP, even on "
+     "loopback, the milter protocol's small packets meet Nagle/delayed-ACK stalls "
+     "(docs/performance.md).",
      &SetSocket, false},
     {"UserID", "user[:group]", "", "",
      "Run as this user (and group; default: the user's primary group) once the socket is open. "
