@@ -6,7 +6,6 @@
 
 #include "parser/gmime_util.h"
 #include "parser/html_text.h"
-#include "parser/mime_prescan.h"
 #include "parser/text_util.h"
 
 namespace bm {
@@ -297,16 +296,8 @@ Result<MimeContent> WalkMime(std::string_view raw, const ParseLimits& limits) {
                                  std::to_string(limits.max_message_bytes));
   }
   if (Trim(raw).empty()) return Status::InvalidArgument("empty message");
-  const MimeShape shape = PrescanMime(raw, limits.max_mime_depth,
-                                      static_cast<std::size_t>(limits.max_mime_parts));
-  if (shape.max_depth > limits.max_mime_depth) {
-    return Status::LimitExceeded("MIME nesting deeper than " +
-                                 std::to_string(limits.max_mime_depth) + " levels");
-  }
-  if (shape.parts > static_cast<std::size_t>(limits.max_mime_parts)) {
-    return Status::LimitExceeded("more than " + std::to_string(limits.max_mime_parts) +
-                                 " MIME parts");
-  }
+  // The walk checks depth before it descends and counts parts as it goes,
+  // so its recursion and work stay bounded whatever the input.
   MimeContent out;
   Walker walker(limits, &out);
   Status s = walker.Walk(raw, 0, true, "text/plain");
