@@ -384,4 +384,31 @@ std::string ConfigKeysMarkdown() {
   return md;
 }
 
+std::string ConfigKeysCommented() {
+  std::string out;
+  for (const ConfigKey& key : kKeys) {
+    out += "\n";
+    std::string line = "#";
+    std::string_view doc = key.doc;
+    while (!doc.empty()) {
+      std::size_t blank = doc.find(' ');
+      std::string_view word = doc.substr(0, blank);
+      if (line.size() + 1 + word.size() > 76) {
+        out += line + "\n";
+        line = "#";
+      }
+      line += " ";
+      line += word;
+      doc.remove_prefix(blank == std::string_view::npos ? doc.size() : blank + 1);
+    }
+    out += line + "\n";
+    out += "#   default: " +
+           (key.default_value.empty() ? std::string("(empty)") : std::string(key.default_value)) +
+           (key.bounds.empty() ? "" : "; bounds: " + std::string(key.bounds)) + "\n";
+    out += "# " + std::string(key.name) +
+           (key.default_value.empty() ? "" : " " + std::string(key.default_value)) + "\n";
+  }
+  return out;
+}
+
 }  // namespace bm

@@ -112,6 +112,10 @@ std::vector<std::string_view> RestartOnlyChanges(const Config& a, const Config& 
 // Markdown for docs/bounce-milter.conf.md's key section, from the table.
 std::string ConfigKeysMarkdown();
 
+// Every key as a commented-out "# Key default" line under its description,
+// wrapped at 76 columns: the body of contrib/bounce-milter.conf.
+std::string ConfigKeysCommented();
+
 }  // namespace bm
 
 #endif  // BM_MILTER_CONFIG_H_

@@ -143,6 +143,8 @@ TEST(ConfigTest, DocsHoldTheKeyTable) {
 TEST(ConfigTest, DefaultConfigFileListsEveryKeyCommented) {
   std::string conf = ReadSourceFile("contrib/bounce-milter.conf");
   ASSERT_FALSE(conf.empty());
+  EXPECT_NE(conf.find(ConfigKeysCommented()), std::string::npos)
+      << "contrib/bounce-milter.conf is out of date: regenerate its keys with `bounce-milter -D`";
   for (const ConfigKey& key : ConfigKeys()) {
     std::string line = "# " + std::string(key.name) +
                        (key.default_value.empty() ? "" : " " + std::string(key.default_value)) +

@@ -35,6 +35,7 @@ struct Options {
   bool foreground = false;  // -f
   bool check_only = false;  // -n
   bool print_keys = false;  // -d
+  bool print_commented = false;  // -D
 };
 
 void Usage(std::FILE* out) {
@@ -44,7 +45,8 @@ void Usage(std::FILE* out) {
       "           missing the built-in defaults are used)\n"
       "  -f       stay in the foreground\n"
       "  -n       check the configuration and rules, then exit\n"
-      "  -d       print the configuration keys (markdown) and exit\n",
+      "  -d       print the configuration keys (markdown) and exit\n"
+      "  -D       print every key, commented out at its default, and exit\n",
       out);
 }
 
@@ -190,12 +192,13 @@ int Run(const Options& options) {
 int main(int argc, char** argv) {
   bm::Options options;
   int opt;
-  while ((opt = getopt(argc, argv, "c:fndh")) != -1) {
+  while ((opt = getopt(argc, argv, "c:fndDh")) != -1) {
     switch (opt) {
       case 'c': options.config_path = optarg; break;
       case 'f': options.foreground = true; break;
       case 'n': options.check_only = true; break;
       case 'd': options.print_keys = true; break;
+      case 'D': options.print_commented = true; break;
       case 'h': bm::Usage(stdout); return 0;
       default: bm::Usage(stderr); return bm::kExitUsage;
     }
@@ -204,8 +207,10 @@ int main(int argc, char** argv) {
     bm::Usage(stderr);
     return bm::kExitUsage;
   }
-  if (options.print_keys) {
-    std::fputs(bm::ConfigKeysMarkdown().c_str(), stdout);
+  if (options.print_keys || options.print_commented) {
+    std::fputs(options.print_keys ? bm::ConfigKeysMarkdown().c_str()
+                                  : bm::ConfigKeysCommented().c_str(),
+               stdout);
     return 0;
   }
   return bm::Run(options);
