@@ -97,13 +97,14 @@ std::string SmtpCommandIn(std::string_view text) {
   };
   std::size_t best = std::string_view::npos;
   std::string_view command;
-  const std::string lower = ToLowerAscii(text);
-  // Every phrase has one of these words; most texts have none of them.
-  static constexpr std::string_view kAnchors[] = {"reply", "after", "command", "[", "response",
-                                                  "rejected"};
+  // Every phrase has one of these words (as written by MTAs, in lower case
+  // or capitalised); most texts have none of them.
+  static constexpr std::string_view kAnchors[] = {"eply", "fter", "ommand", "[", "esponse",
+                                                  "ejected", "EPLY", "FTER", "OMMAND", "ESPONSE"};
   bool anchored = false;
-  for (std::string_view a : kAnchors) anchored = anchored || lower.find(a) != std::string::npos;
+  for (std::string_view a : kAnchors) anchored = anchored || text.find(a) != std::string_view::npos;
   if (anchored) {
+    const std::string lower = ToLowerAscii(text);
     for (const auto& p : kPhrases) {
       const std::size_t at = lower.find(p.phrase);  // phrases are written in lower case
       if (at < best) {

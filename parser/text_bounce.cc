@@ -71,7 +71,10 @@ bool IsReturnedMessageMarker(std::string_view line) {
   if (t.size() < 10) return false;
   const char c = t[0];
   if ((c != '-' && c != '=' && c != '_') || t[1] != c) {
-    if (!ContainsIgnoreCase(t, "messag")) return false;  // every kAlways phrase has it
+    // Every kAlways phrase has "message"; a plain find rules most lines out.
+    if (t.find("essag") == std::string_view::npos && t.find("ESSAG") == std::string_view::npos) {
+      return false;
+    }
     for (std::string_view p : kAlways) {
       if (ContainsIgnoreCase(t, p)) return true;
     }
