@@ -132,8 +132,9 @@ int RunSuppress(const Args& raw) {
   }
   long days = 0;
   if (args->values.count("--days")) {
+    const std::string text = args->Value("--days");
     char* end = nullptr;
-    days = std::strtol(args->Value("--days").c_str(), &end, 10);
+    days = std::strtol(text.c_str(), &end, 10);
     if (*end != '\0' || days < 1 || days > 3650 || domain) {
       return UsageError("suppress", "--days takes 1..3650 and applies to addresses only", kSuppressHelp);
     }

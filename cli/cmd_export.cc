@@ -62,10 +62,11 @@ int RunExport(const Args& raw) {
   }
   std::optional<std::uint64_t> since;
   if (args->values.count("--since")) {
+    const std::string text = args->Value("--since");
     char* end = nullptr;
     errno = 0;
-    since = std::strtoull(args->Value("--since").c_str(), &end, 10);
-    if (*end != '\0' || errno != 0 || args->Value("--since").empty()) {
+    since = std::strtoull(text.c_str(), &end, 10);
+    if (*end != '\0' || errno != 0 || text.empty() || text[0] == '-') {
       return UsageError("export", "--since takes a cursor number", kExportHelp);
     }
   }

@@ -76,9 +76,10 @@ int RunList(const Args& raw) {
   }
   unsigned long long limit = ~0ULL;
   if (args->values.count("--limit")) {
+    const std::string text = args->Value("--limit");
     char* end = nullptr;
-    limit = std::strtoull(args->Value("--limit").c_str(), &end, 10);
-    if (*end != '\0') return UsageError("list", "bad --limit", kListHelp);
+    limit = std::strtoull(text.c_str(), &end, 10);
+    if (*end != '\0' || text.empty() || text[0] == '-') return UsageError("list", "bad --limit", kListHelp);
   }
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("list", store.status().ToString());

@@ -206,6 +206,22 @@ TEST_F(BouncectlStoreTest, IngestReadsMboxAndMaildir) {
   EXPECT_EQ(Run("ingest /nonexistent/path").status, kExitError);
 }
 
+TEST_F(BouncectlStoreTest, TemporaryManualSuppressionAndListFilters) {
+  ASSERT_EQ(Run("suppress --reason pause --days 2 t@example.com").status, 0);
+  ASSERT_EQ(Run("suppress --reason manual p1@example.com p2@example.com").status, 0);
+  CommandResult r = Run("list --state suppressed-temporary");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("t@example.com"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("p1@example.com"), std::string::npos) << r.output;
+  r = Run("list --limit 1 --state suppressed");
+  EXPECT_EQ(r.output.find("p2@example.com"), std::string::npos) << r.output;
+  EXPECT_EQ(Run("list --limit -1").status, kExitUsage);
+  EXPECT_EQ(Run("suppress --reason x --days 0 a@example.com").status, kExitUsage);
+  EXPECT_EQ(Run("unblock t@example.com").status, kExitOk);  // temporary: no --force needed
+  EXPECT_EQ(Run("expire").status, kExitOk);
+  EXPECT_EQ(Run("stats --json").status, kExitOk);
+}
+
 TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
   CommandResult r = Run("list");
   EXPECT_EQ(r.status, kExitError);
