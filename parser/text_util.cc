@@ -1,5 +1,8 @@
 #include "parser/text_util.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace bm {
 namespace {
 
@@ -27,12 +30,24 @@ std::size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, s
   const char upper = (lower >= 'a' && lower <= 'z') ? static_cast<char>(lower - 32) : lower;
   const std::string_view rest = needle.substr(1);
   const std::size_t last = haystack.size() - needle.size();
-  for (std::size_t i = from; i <= last; ++i) {
-    const char c = haystack[i];
-    if (c != lower && c != upper) continue;
+  if (from > last) return std::string_view::npos;
+  // Candidates for the first character, in either case, found with memchr;
+  // each of the two positions is searched again only once it is used.
+  const char* base = haystack.data();
+  const auto next = [&](char c, std::size_t at) -> std::size_t {
+    if (at > last) return std::string_view::npos;
+    const void* p = std::memchr(base + at, c, last - at + 1);
+    return p ? static_cast<const char*>(p) - base : std::string_view::npos;
+  };
+  std::size_t next_lower = next(lower, from);
+  std::size_t next_upper = upper == lower ? std::string_view::npos : next(upper, from);
+  while (true) {
+    const std::size_t i = std::min(next_lower, next_upper);
+    if (i == std::string_view::npos) return std::string_view::npos;
     if (EqualsIgnoreCase(haystack.substr(i + 1, rest.size()), rest)) return i;
+    if (i == next_lower) next_lower = next(lower, i + 1);
+    if (i == next_upper) next_upper = next(upper, i + 1);
   }
-  return std::string_view::npos;
 }
 
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {

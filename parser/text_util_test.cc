@@ -11,6 +11,12 @@ TEST(TextUtilTest, CaseInsensitiveSearch) {
   EXPECT_TRUE(StartsWithIgnoreCase("RCPT TO:<a@b.c>", "rcpt to:"));
   EXPECT_EQ(FindIgnoreCase("xxHeLLo", "hello"), 2u);
   EXPECT_EQ(FindIgnoreCase("abc", "abcd"), std::string_view::npos);
+  EXPECT_EQ(FindIgnoreCase("Mmessage MESSAGE", "message"), 1u);
+  EXPECT_EQ(FindIgnoreCase("Mmessage MESSAGE", "message", 2), 9u);
+  EXPECT_EQ(FindIgnoreCase("xxMESSAGe", "message"), 2u);  // match ends at the last byte
+  EXPECT_EQ(FindIgnoreCase("mmmmmmmmmm", "mmx"), std::string_view::npos);
+  EXPECT_EQ(FindIgnoreCase("a-1-2", "-2"), 3u);  // first character without case
+  EXPECT_EQ(FindIgnoreCase("abc", "c", 5), std::string_view::npos);
 }
 
 TEST(TextUtilTest, SplitLinesAcceptsLfAndCrlf) {
