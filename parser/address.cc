@@ -22,6 +22,8 @@ bool IsDomainChar(char c) {
          c == '-' || c == '_';
 }
 
+constexpr std::size_t kMaxQuotedLocal = 64;
+
 }  // namespace
 
 std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hits, bool allow_utf8) {
@@ -36,8 +38,16 @@ std::vector<AddressHit> FindAddresses(std::string_view text, std::size_t max_hit
     while (b > 0 && (IsLocalChar(text[b - 1]) || utf8(text[b - 1]))) --b;
     std::size_t e = at + 1;
     while (e < text.size() && (IsDomainChar(text[e]) || utf8(text[e]))) ++e;
+    // A quoted local part ("john..doe"@example.com) is taken whole.
+    if (b == at && at >= 2 && text[at - 1] == '"') {
+      const std::size_t open = text.rfind('"', at - 2);
+      if (open != std::string_view::npos && at - open <= kMaxQuotedLocal &&
+          text.substr(open + 1, at - open - 2).find_first_of(" \t\r\n<>") == std::string_view::npos) {
+        b = open;
+      }
+    }
     // Sentence punctuation and quoting are not part of the address.
-    while (b < at && (text[b] == '.' || text[b] == '\'' || text[b] == '`' || text[b] == '=')) ++b;
+    while (b < at && text[b] != '"' && (text[b] == '.' || text[b] == '\'' || text[b] == '`')) ++b;
     while (e > at + 1 && (text[e - 1] == '.' || text[e - 1] == '-')) --e;
     const std::string_view domain = text.substr(at + 1, e - at - 1);
     if (b == at || domain.find('.') == std::string_view::npos || domain.front() == '.') continue;

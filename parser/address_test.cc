@@ -13,6 +13,13 @@ TEST(AddressTest, FindsAddressesInText) {
   EXPECT_EQ(hits[1].address, "sabineko@example.org");  // sentence dot dropped
 }
 
+TEST(AddressTest, QuotedLocalPartsAndEncodedWords) {
+  EXPECT_EQ(ExtractAddress("rfc822; \"neko..nyaan\"@example.org"), "\"neko..nyaan\"@example.org");
+  std::vector<AddressHit> hits = FindAddresses("550 <\"a b\"@example.org> and =?utf-8?b?8J+QiA==?=@example.org");
+  ASSERT_EQ(hits.size(), 1u);  // a quoted local part with a blank is not taken
+  EXPECT_EQ(hits[0].address, "=?utf-8?b?8J+QiA==?=@example.org");
+}
+
 TEST(AddressTest, RejectsDomainsWithoutDot) {
   EXPECT_TRUE(FindAddresses("user@localhost and @example.com").empty());
 }

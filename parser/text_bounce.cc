@@ -341,7 +341,8 @@ class Decoder {
   // ("Your message to <x> could not be delivered"), with their paragraph.
   void ReadMentionedRecipients() {
     for (std::size_t i = 0; i < cut_; ++i) {
-      const std::string_view t = Trim(lines_[i]);
+      std::string_view t = Trim(lines_[i]);
+      while (!t.empty() && t[0] == '>') t = Trim(t.substr(1));  // a quoted (forwarded) report
       if (StartsWithIgnoreCase(t, "From:") || StartsWithIgnoreCase(t, "Sender:") ||
           StartsWithIgnoreCase(t, "Reply-To:") || StartsWithIgnoreCase(t, "Message-ID:") ||
           StartsWithIgnoreCase(t, "In-Reply-To:") || StartsWithIgnoreCase(t, "References:")) {
