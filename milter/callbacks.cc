@@ -30,6 +30,9 @@ class LibmilterSession : public MtaSession {
     return smfi_addheader(ctx_, const_cast<char*>(name.c_str()),
                           const_cast<char*>(value.c_str())) == MI_SUCCESS;
   }
+  bool ChangeSender(const std::string& sender) override {
+    return smfi_chgfrom(ctx_, const_cast<char*>(sender.c_str()), nullptr) == MI_SUCCESS;
+  }
   bool DeleteRecipient(const std::string& recipient) override {
     return smfi_delrcpt(ctx_, const_cast<char*>(recipient.c_str())) == MI_SUCCESS;
   }
@@ -83,8 +86,9 @@ sfsistat WithContext(SMFICTX* ctx, const char* stage, Handler&& handler) noexcep
   });
 }
 
-// Tag bounces; remove suppressed recipients of non-SMTP mail.
-constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_DELRCPT;
+// Tag bounces; remove suppressed recipients of non-SMTP mail; sign return
+// paths (milter/bounce_verification.h).
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_CHGFROM;
 
 // Protocol steps the filter does without: fewer round trips per message.
 // HELO, DATA and unknown commands are not needed; headers need no reply (the
@@ -98,6 +102,10 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, u
   return Guarded(ctx, "negotiate", [&] {
     if ((actions & SMFIF_ADDHDRS) == 0) {
       spdlog::warn("the MTA does not offer to add headers: bounces will not be tagged");
+    }
+    if ((actions & SMFIF_CHGFROM) == 0) {
+      spdlog::warn("the MTA does not offer to change the envelope sender: "
+                   "return paths will not be signed");
     }
     *want_actions = actions & kActions;
     *want_steps = steps & (kStepsNotNeeded | kNoReplySteps);

@@ -1,6 +1,7 @@
 #include "milter/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -153,6 +154,48 @@ Status SetTemporaryClass(Config& c, std::string_view v) {
   return Status::Ok();
 }
 
+// A keyword with two values: the field is true for `yes_word`.
+template <auto Field>
+Status SetChoice(Config& c, std::string_view v, std::string_view yes_word,
+                 std::string_view no_word) {
+  if (EqualsIgnoreCase(v, yes_word)) {
+    c.*Field = true;
+  } else if (EqualsIgnoreCase(v, no_word)) {
+    c.*Field = false;
+  } else {
+    return Status::InvalidArgument("expected " + std::string(yes_word) + " or " +
+                                   std::string(no_word) + ", got '" + std::string(v) + "'");
+  }
+  return Status::Ok();
+}
+
+Status SetUnverifiedBounces(Config& c, std::string_view v) {
+  return SetChoice<&Config::record_unverified>(c, v, "record", "log-only");
+}
+
+Status SetForgedBounces(Config& c, std::string_view v) {
+  return SetChoice<&Config::reject_forged>(c, v, "reject", "ignore");
+}
+
+Status SetRateLimitedBounces(Config& c, std::string_view v) {
+  return SetChoice<&Config::rate_limit_tempfail>(c, v, "tempfail", "accept");
+}
+
+// The prefix becomes the start of a local part: letters, digits, '-', '_', '.'.
+Status SetReturnPathPrefix(Config& c, std::string_view v) {
+  bool ok = !v.empty() && v.size() <= 20 && v.front() != '.' && v.back() != '.';
+  for (char ch : v) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+                ch == '.');
+  }
+  if (!ok) {
+    return Status::InvalidArgument("expected 1 to 20 letters, digits, '-', '_' or '.', got '" +
+                                   std::string(v) + "'");
+  }
+  c.return_path_prefix = std::string(v);
+  return Status::Ok();
+}
+
 constexpr std::size_t kKiB = 1024;
 constexpr std::size_t kMiB = 1024 * kKiB;
 
@@ -275,6 +318,76 @@ const ConfigKey kKeys[] = {
      "Reply class for a temporarily suppressed recipient: 4xx answers 450 4.2.1 (the sender "
      "retries later), 5xx answers 550 5.2.1.",
      &SetTemporaryClass},
+    {"ReturnPathKeys", "path", "", "",
+     "Key file of the return-path signing keys (`bouncectl keys generate`; mode 0600, "
+     "readable by the UserID user; a file readable by group or others is refused). Empty: "
+     "outgoing mail is not signed and bounces are verified by the sent-message ledger only. "
+     "Re-read on SIGHUP, so a `bouncectl keys rotate` takes effect with a reload. See "
+     "docs/security.md.",
+     &SetString<&Config::return_path_keys>},
+    {"SignSenders", "list", "", "",
+     "Envelope senders of outbound mail whose return path is signed (smfi_chgfrom), as "
+     "case-insensitive globs like BounceAddresses: *@example.com, news@example.org. A message "
+     "with one recipient gets ReturnPathPrefix+TAG+local=domain@domain (VERP), one with "
+     "several recipients prvs=TAG=local@domain. The MTA must accept mail to those addresses "
+     "(Postfix: recipient_delimiter = +, a ReturnPathPrefix mailbox or alias), and "
+     "BounceAddresses should match them. Empty: nothing is signed. Needs ReturnPathKeys.",
+     &SetWordList<&Config::sign_senders>},
+    {"ReturnPathPrefix", "word", "bounces", "1 to 20 letters, digits, '-', '_', '.'",
+     "Local part before the first '+' of the VERP return path.", &SetReturnPathPrefix},
+    {"ReturnPathDomain", "domain", "", "",
+     "Domain of the VERP return path. Empty: the original sender's domain (keeps SPF and "
+     "DMARC alignment). The per-message form always keeps the sender's domain.",
+     &SetString<&Config::return_path_domain>},
+    {"ReturnPathMaxAge", "days", "10", "1 to 511",
+     "A tag verifies for this many days after the day it was made; older tags are expired "
+     "(the bounce is then unverified unless the ledger knows the message).",
+     &SetInt<&Config::return_path_max_age, 1, 511>},
+    {"SentLedger", "yes|no", "yes", "",
+     "Record the Message-ID and the accepted recipients of outbound mail, so that a bounce "
+     "that returns that Message-ID verifies even without a signed return path.",
+     &SetBool<&Config::sent_ledger>},
+    {"SentLedgerTTL", "days", "14", "1 to 365",
+     "How long a ledger entry is kept.", &SetInt<&Config::sent_ledger_days, 1, 365>},
+    {"UnverifiedBounces", "log-only|record", "log-only", "",
+     "What happens to a bounce recipient that cannot be verified (no valid tag, not in the "
+     "ledger): log-only logs it (inbound-unverified) and leaves the store alone; record "
+     "records it like a verified one (bounce processing without verification, e.g. while "
+     "mail sent before signing still bounces).",
+     &SetUnverifiedBounces},
+    {"ForgedBounces", "ignore|reject", "ignore", "",
+     "A bounce to a signed-looking address whose tag is wrong is never recorded and is "
+     "logged as inbound-forged. ignore then handles the message like any other bounce; "
+     "reject refuses it at end of data with 550 5.7.1.",
+     &SetForgedBounces},
+    {"PerMessageTagRequiresLedger", "yes|no", "no", "",
+     "A valid per-message (prvs=) tag proves a bounce answers our mail, not which recipient "
+     "failed. yes: when the ledger has no entry for the returned Message-ID, its recipients "
+     "are unverified; no: they are verified.",
+     &SetBool<&Config::per_message_requires_ledger>},
+    {"ClientBounceRate", "per minute", "60", "1 to 1000000",
+     "Bounces without a valid tag accepted per minute from one client (an IPv4 address or "
+     "an IPv6 /64; Postfix presents the bounces it generates itself as 127.0.0.1). Checked "
+     "at the first RCPT, before any parsing; bounces with a valid tag are never limited.",
+     &SetInt<&Config::client_bounce_rate, 1, 1000000>, false},
+    {"ClientBounceBurst", "integer", "60", "1 to 1000000",
+     "Bounces a client may send at once before ClientBounceRate applies.",
+     &SetInt<&Config::client_bounce_burst, 1, 1000000>, false},
+    {"DomainBounceRate", "per minute", "300", "1 to 1000000",
+     "Same per claimed reporting domain (the domain of the bounce's From: header), checked "
+     "at end of data before parsing.",
+     &SetInt<&Config::domain_bounce_rate, 1, 1000000>, false},
+    {"DomainBounceBurst", "integer", "300", "1 to 1000000",
+     "Bounces a domain may send at once before DomainBounceRate applies.",
+     &SetInt<&Config::domain_bounce_burst, 1, 1000000>, false},
+    {"BounceRateKeys", "integer", "100000", "1 to 10000000",
+     "Clients and domains tracked at once by each rate limit (about 150 bytes each); the "
+     "least recently seen is forgotten first.",
+     &SetSize<&Config::bounce_rate_keys, 1, 10000000>, false},
+    {"RateLimitedBounces", "tempfail|accept", "tempfail", "",
+     "A bounce over a rate limit: tempfail answers 451 4.7.1 (the sender retries later, so a "
+     "real bounce is delayed, not lost); accept takes it without processing it.",
+     &SetRateLimitedBounces},
 };
 
 constexpr std::size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];

@@ -76,6 +76,25 @@ struct Config {
   std::string suppressed_reply;            // template: {address} {reason} {since} {until}
   int temporary_suppression_class = 4;     // 4 -> 450 4.2.1, 5 -> 550 5.2.1
 
+  // Signed return paths, sent-message ledger, bounce trust and rate limits
+  // (milter/bounce_verification.h, docs/security.md).
+  std::string return_path_keys;           // key file; empty = no signing, no tags
+  std::vector<std::string> sign_senders;  // glob patterns of envelope senders to sign
+  std::string return_path_prefix;
+  std::string return_path_domain;         // empty = the sender's domain
+  int return_path_max_age = 0;            // days
+  bool sent_ledger = true;
+  int sent_ledger_days = 0;
+  bool record_unverified = false;         // UnverifiedBounces record
+  bool reject_forged = false;             // ForgedBounces reject
+  bool per_message_requires_ledger = false;
+  int client_bounce_rate = 0;             // per minute
+  int client_bounce_burst = 0;
+  int domain_bounce_rate = 0;             // per minute
+  int domain_bounce_burst = 0;
+  std::size_t bounce_rate_keys = 0;
+  bool rate_limit_tempfail = true;        // RateLimitedBounces tempfail (else accept)
+
   // The value text each key was last set from (defaults included), indexed
   // like ConfigKeys(); lets a reload tell which keys changed.
   std::vector<std::string> raw_values;

@@ -61,7 +61,10 @@ std::string QueueId(MtaSession& mta) { return mta.Macro("i").value_or(""); }
 }  // namespace
 
 Filter::Filter(const PolicyHolder& policy, StoreAccess& store, Clock clock)
-    : policy_(policy), store_(store), clock_(std::move(clock)) {}
+    : policy_(policy),
+      store_(store),
+      clock_(std::move(clock)),
+      bounce_limits_(*policy.Current()->config) {}
 
 std::unique_ptr<ConnectionContext> Filter::OnConnect(std::string_view hostname,
                                                      const sockaddr* addr) {
@@ -121,9 +124,10 @@ Verdict Filter::OnEnvRcpt(ConnectionContext& c, MtaSession& mta, std::string_vie
   for (const std::string& pattern : config.bounce_addresses) {
     if (AddressGlobMatch(pattern, recipient)) {
       m.to_bounce_address = true;
-      return Verdict::kContinue;
+      return AdmitBounceRecipient(c, mta, bounce_limits_, recipient, clock_());
     }
   }
+  if (m.null_sender) return AdmitBounceRecipient(c, mta, bounce_limits_, recipient, clock_());
   // Recipients of a bounce are never refused (Postfix cannot take a refused
   // recipient of its own DSNs, and a DSN to us must not be lost).
   if (!m.outbound || m.null_sender) return Verdict::kContinue;
@@ -161,6 +165,7 @@ Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
   }
   if (!status->refused) {
     ++c.message.accepted_per_domain[DomainOf(recipient)];
+    NoteAcceptedRecipient(c.message, recipient, config.max_recipients);
     return Verdict::kContinue;
   }
   SuppressionFacts facts{recipient, status->reason, status->state, status->since, status->until,
@@ -170,6 +175,7 @@ Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
   const bool remove = !monitor && c.message.non_smtp;
   if (monitor) {
     ++c.message.accepted_per_domain[DomainOf(recipient)];
+    NoteAcceptedRecipient(c.message, recipient, config.max_recipients);
     v = Verdict::kContinue;
   } else if (remove) {
     c.message.recipients_to_remove.emplace_back(as_given.substr(0, 1024));
@@ -199,6 +205,7 @@ void Filter::Append(ConnectionContext& c, std::string_view bytes) {
 }
 
 Verdict Filter::OnHeader(ConnectionContext& c, std::string_view name, std::string_view value) {
+  NoteHeader(c.message, name, value);
   if (!c.message.IsBounceCandidate()) return Verdict::kContinue;
   std::string line;
   line.reserve(name.size() + value.size() + 4);
@@ -208,11 +215,12 @@ Verdict Filter::OnHeader(ConnectionContext& c, std::string_view name, std::strin
 }
 
 Verdict Filter::OnEndOfHeaders(ConnectionContext& c, MtaSession& mta) {
-  (void)mta;
   if (c.message.IsBounceCandidate()) {
     Append(c, "\r\n");
     return Verdict::kContinue;
   }
+  // Outbound: the ledger entry; mail to sign goes on to end of message.
+  if (OutboundEndOfHeaders(c, mta, store_, clock_())) return Verdict::kContinue;
   // Not a bounce: the body is of no interest, and unless recipients must be
   // removed at end of message, neither is the rest.
   if (!c.message.recipients_to_remove.empty()) return Verdict::kContinue;
@@ -241,6 +249,7 @@ Verdict Filter::OnEndOfMessage(ConnectionContext& c, MtaSession& mta) {
   } else if (!c.message.recipients_to_remove.empty()) {
     v = RemoveSuppressed(c, mta);
   }
+  if (v == Verdict::kAccept) SignReturnPath(c, mta, clock_());
   if (v != Verdict::kTempfail) CountOutbound(c);
   c.message.raw.clear();
   return v;
@@ -287,6 +296,9 @@ Verdict Filter::IngestBounce(ConnectionContext& c, MtaSession& mta) {
   limits.max_mime_parts = config.max_mime_parts;
   limits.max_recipients = config.max_recipients;
   const std::string queue = QueueId(mta);
+  if (std::optional<Verdict> limited = LimitBounceBeforeParse(c, mta, bounce_limits_, clock_())) {
+    return *limited;
+  }
   Result<BounceReport> report = ParseBounce(c.message.raw, limits);
   if (!report.ok()) {
     // Undecodable: deliver it untouched so a human can look at it.
@@ -298,8 +310,11 @@ Verdict Filter::IngestBounce(ConnectionContext& c, MtaSession& mta) {
   const InboundAction action = ActionForKind(config, report->kind);
   std::vector<ClassifiedRecipient> classified;
   if (report->kind != ReportKind::kNotBounce) {
-    classified = ClassifyReport(*report, *c.policy->rules);
-    Status s = store_.RecordReport(*report, classified, clock_());
+    // Only what the verification policy trusts reaches the store.
+    TrustedReport trusted = VerifyBounce(c, mta, store_, *report, clock_());
+    if (trusted.verdict) return *trusted.verdict;
+    classified = ClassifyReport(trusted.report, *c.policy->rules);
+    Status s = store_.RecordReport(trusted.report, classified, clock_());
     if (!s.ok()) {
       LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
                   {{"queue", queue}, {"kind", std::string(ReportKindName(report->kind))},

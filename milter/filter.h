@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "milter/bounce_verification.h"
 #include "milter/matchers.h"
 #include "milter/mta_session.h"
 #include "milter/policy.h"
@@ -51,6 +52,12 @@ struct MessageContext {
   std::map<std::string, std::uint64_t> accepted_per_domain;  // outbound counting
   std::string raw;              // collected headers + body of a bounce
   bool too_large = false;
+  // Bounce verification (milter/bounce_verification.h).
+  std::vector<std::string> recipients;  // accepted envelope recipients, <= MaxRecipients
+  std::string message_id;   // outbound: Message-ID header, without <>
+  std::string from_domain;  // bounce: domain of its From header (claimed reporting domain)
+  bool client_admitted = false;  // a client rate-limit token was taken for this bounce
+  bool rate_limited = false;     // over a limit with RateLimitedBounces accept
   // Postfix runs non_smtpd_milters for mail submitted with sendmail(1) or
   // pickup(8); it cannot take a refused recipient there ("can't reject
   // recipient in non-smtpd(8) submission"), so suppressed recipients of such
@@ -106,6 +113,7 @@ class Filter {
   const PolicyHolder& policy_;
   StoreAccess& store_;
   Clock clock_;
+  BounceRateLimits bounce_limits_;  // sized from the configuration at start-up
 };
 
 }  // namespace bm

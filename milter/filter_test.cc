@@ -38,6 +38,11 @@ class RecordingSession : public MtaSession {
     deleted.push_back(recipient);
     return true;
   }
+  bool ChangeSender(const std::string& sender) override {
+    new_sender = sender;
+    return true;
+  }
+  std::string new_sender;
   std::vector<std::string> deleted;
   std::map<std::string, std::string> macros;
   std::vector<SmtpReply> replies;
@@ -95,6 +100,10 @@ class FilterTest : public ::testing::Test {
     auto policy = std::make_shared<Policy>();
     policy->config = *config;
     policy->rules = RuleTable::Default();
+    // No return-path keys; unverified bounces recorded (bounce verification is
+    // tested in bounce_verification_test.cc).
+    policy->verifier = std::make_shared<const BounceVerifier>(
+        nullptr, VerifierOptions{.unverified = Disposition::kRecord});
     filter_.reset();
     holder_ = std::make_unique<PolicyHolder>(policy);
     if (!store_) {

@@ -29,6 +29,9 @@ class MtaSession {
   // Removes an envelope recipient, given as the MTA passed it to RCPT.
   // REQUIRES: called from the end-of-message handler only.
   virtual bool DeleteRecipient(const std::string& recipient) = 0;
+  // Replaces the envelope sender ("<addr>"; smfi_chgfrom).
+  // REQUIRES: called from the end-of-message handler only.
+  virtual bool ChangeSender(const std::string& sender) = 0;
 };
 
 }  // namespace bm

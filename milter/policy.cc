@@ -1,5 +1,7 @@
 #include "milter/policy.h"
 
+#include "milter/bounce_verification.h"
+
 namespace bm {
 
 Result<std::shared_ptr<const Policy>> LoadPolicy(const std::string& config_path) {
@@ -18,6 +20,9 @@ Result<std::shared_ptr<const Policy>> LoadPolicy(const std::string& config_path)
     if (!rules.ok()) return rules.status();
     policy->rules = std::move(*rules);
   }
+  Result<std::shared_ptr<const BounceVerifier>> verifier = LoadBounceVerifier(*policy->config);
+  if (!verifier.ok()) return verifier.status();
+  policy->verifier = std::move(*verifier);
   return std::shared_ptr<const Policy>(std::move(policy));
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "auth/bounce_verifier.h"
 #include "common/status.h"
 #include "milter/config.h"
 #include "rules/rule_table.h"
@@ -20,6 +21,7 @@ namespace bm {
 struct Policy {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const RuleTable> rules;
+  std::shared_ptr<const BounceVerifier> verifier;  // never null after LoadPolicy
 };
 
 // Loads the config file (or the defaults when config_path is empty) and the

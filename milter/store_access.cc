@@ -93,4 +93,24 @@ Status StoreAccess::CountSent(std::string_view domain, std::uint64_t recipients)
   return Status::Ok();
 }
 
+Status StoreAccess::RecordSent(std::string_view message_id,
+                               const std::vector<std::string>& recipients,
+                               std::int64_t ttl_seconds, std::int64_t now) {
+  Result<Store*> store = Get();
+  if (!store.ok()) return store.status();
+  (*store)->RecordSent(message_id, recipients, ttl_seconds, now);
+  return Status::Ok();
+}
+
+Result<std::optional<std::vector<std::string>>> StoreAccess::LookupSent(
+    std::string_view message_id, std::int64_t now) {
+  Result<Store*> store = Get();
+  if (!store.ok()) return store.status();
+  Result<std::optional<std::vector<std::string>>> sent = (*store)->LookupSent(message_id, now);
+  if (!sent.ok() || sent->has_value()) return sent;
+  Status flushed = (*store)->Flush();
+  if (!flushed.ok()) return flushed;
+  return (*store)->LookupSent(message_id, now);
+}
+
 }  // namespace bm

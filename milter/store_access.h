@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,14 @@ class StoreAccess {
   Status RecordReport(const BounceReport& report,
                       const std::vector<ClassifiedRecipient>& classified, std::int64_t now);
   Status CountSent(std::string_view domain, std::uint64_t recipients);
+  // The sent-message ledger. RecordSent is asynchronous (the store commits it
+  // within its flush interval); LookupSent flushes pending entries and looks
+  // again before answering "unknown", so a bounce that comes back within a
+  // second still finds its message.
+  Status RecordSent(std::string_view message_id, const std::vector<std::string>& recipients,
+                    std::int64_t ttl_seconds, std::int64_t now);
+  Result<std::optional<std::vector<std::string>>> LookupSent(std::string_view message_id,
+                                                            std::int64_t now);
 
  private:
   // The open store, or kUnavailable.

@@ -1,0 +1,290 @@
+#include "milter/bounce_verification.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <utility>
+
+#include "auth/keyring.h"
+#include "auth/return_path.h"
+#include "milter/config_values.h"
+#include "milter/decision_log.h"
+#include "milter/filter.h"
+#include "milter/matchers.h"
+#include "milter/store_access.h"
+
+namespace bm {
+namespace {
+
+constexpr std::int64_t kSecondsPerDay = 24 * 60 * 60;
+constexpr std::size_t kMaxMessageIdBytes = 250;
+constexpr std::size_t kMaxDomainBytes = 255;
+
+std::chrono::system_clock::time_point WallTime(std::int64_t unix_seconds) {
+  return std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds));
+}
+
+RateLimiter::Clock::time_point LimiterTime(std::int64_t unix_seconds) {
+  return RateLimiter::Clock::time_point(std::chrono::seconds(unix_seconds));
+}
+
+RateLimitOptions PerMinute(int rate, int burst, std::size_t keys) {
+  return {.per_second = rate / 60.0, .burst = static_cast<double>(burst), .max_keys = keys};
+}
+
+std::string QueueId(MtaSession& mta) { return mta.Macro("i").value_or(""); }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return out;
+}
+
+// "<abc@example.com>" -> "abc@example.com", the form in which the parser
+// reports a returned Message-ID, so that ledger keys match.
+std::string BareMessageId(std::string_view value) {
+  std::size_t open = value.find('<');
+  if (open != std::string_view::npos) {
+    std::size_t close = value.find('>', open);
+    if (close != std::string_view::npos) value = value.substr(open + 1, close - open - 1);
+  }
+  return std::string(config_text::Trim(value).substr(0, kMaxMessageIdBytes));
+}
+
+// Domain of the last address of a From: value ("Mail Delivery System
+// <MAILER-DAEMON@mx.example.net>" -> "mx.example.net").
+std::string FromDomain(std::string_view value) {
+  std::size_t at = value.rfind('@');
+  if (at == std::string_view::npos) return "";
+  std::string_view rest = value.substr(at + 1);
+  return Lower(rest.substr(0, std::min(rest.find_first_of("> \t\r\n,;)"), kMaxDomainBytes)));
+}
+
+bool SenderIsSigned(const Config& config, std::string_view sender) {
+  return std::any_of(config.sign_senders.begin(), config.sign_senders.end(),
+                     [&](const std::string& pattern) { return AddressGlobMatch(pattern, sender); });
+}
+
+// A bounce over a limit: 451 (the sender retries later, so a real bounce is
+// delayed, not lost), or accepted unprocessed (RateLimitedBounces accept).
+Verdict OverLimit(const Config& config, MtaSession& mta, MessageContext& m,
+                  std::string_view limit, const std::string& key) {
+  Verdict v = Verdict::kContinue;
+  if (config.rate_limit_tempfail) {
+    mta.SetReply({"451", "4.7.1", "too many unverified bounces, try again later"});
+    v = Verdict::kTempfail;
+  } else {
+    m.rate_limited = true;
+  }
+  LogDecision(config, LogSeverity::kWarning, "inbound-rate-limited",
+              {{"queue", QueueId(mta)},
+               {"limit", std::string(limit)},
+               {"key", key},
+               {"verdict", v == Verdict::kTempfail ? "tempfail" : "accept-unprocessed"}});
+  return v;
+}
+
+bool TagVerified(const Policy& policy, const std::vector<std::string>& recipients,
+                 std::int64_t now) {
+  return policy.verifier->CheckEnvelope(recipients, WallTime(now)).verdict == Trust::kVerified;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const BounceVerifier>> LoadBounceVerifier(const Config& config) {
+  std::shared_ptr<const ReturnPathCodec> codec;
+  if (!config.return_path_keys.empty()) {
+    Result<Keyring> keys = Keyring::LoadFile(config.return_path_keys);
+    if (!keys.ok()) return Status::InvalidArgument("ReturnPathKeys: " + keys.status().message());
+    ReturnPathOptions options;
+    options.prefix = config.return_path_prefix;
+    options.verp_domain = config.return_path_domain;
+    options.max_age_days = config.return_path_max_age;
+    codec = std::make_shared<const ReturnPathCodec>(
+        std::make_shared<const Keyring>(std::move(keys).value()), options);
+  }
+  VerifierOptions options;
+  options.unverified = config.record_unverified ? Disposition::kRecord : Disposition::kLogOnly;
+  options.reject_forged = config.reject_forged;
+  options.per_message_requires_ledger = config.per_message_requires_ledger;
+  return std::make_shared<const BounceVerifier>(std::move(codec), options);
+}
+
+BounceRateLimits::BounceRateLimits(const Config& config)
+    : per_client_(PerMinute(config.client_bounce_rate, config.client_bounce_burst,
+                            config.bounce_rate_keys)),
+      per_domain_(PerMinute(config.domain_bounce_rate, config.domain_bounce_burst,
+                            config.bounce_rate_keys)) {}
+
+bool BounceRateLimits::AdmitClient(std::string_view client, std::int64_t now) {
+  return per_client_.Admit(client, LimiterTime(now));
+}
+
+bool BounceRateLimits::AdmitDomain(std::string_view domain, std::int64_t now) {
+  return per_domain_.Admit(domain, LimiterTime(now));
+}
+
+std::string ClientKey(const ConnectionContext& c) {
+  if (!c.client_ip) return "local";
+  const std::array<std::uint8_t, 16>& b = c.client_ip->bytes;
+  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char text[INET6_ADDRSTRLEN] = {};
+  if (std::equal(kMapped, kMapped + 12, b.begin())) {
+    inet_ntop(AF_INET, b.data() + 12, text, sizeof text);
+    return text;
+  }
+  // One IPv6 client usually holds a whole /64: count it as one.
+  std::array<std::uint8_t, 16> prefix{};
+  std::copy(b.begin(), b.begin() + 8, prefix.begin());
+  inet_ntop(AF_INET6, prefix.data(), text, sizeof text);
+  return std::string(text) + "/64";
+}
+
+Verdict AdmitBounceRecipient(ConnectionContext& c, MtaSession& mta, BounceRateLimits& limits,
+                             const std::string& recipient, std::int64_t now) {
+  const Config& config = *c.policy->config;
+  MessageContext& m = c.message;
+  if (!m.client_admitted && !m.rate_limited && !TagVerified(*c.policy, {recipient}, now)) {
+    const std::string client = ClientKey(c);
+    if (limits.AdmitClient(client, now)) {
+      m.client_admitted = true;
+    } else if (Verdict v = OverLimit(config, mta, m, "client", client); v != Verdict::kContinue) {
+      return v;
+    }
+  }
+  if (m.recipients.size() < config.max_recipients) m.recipients.push_back(recipient);
+  return Verdict::kContinue;
+}
+
+void NoteAcceptedRecipient(MessageContext& m, const std::string& recipient,
+                           std::size_t max_recipients) {
+  if (m.recipients.size() < max_recipients) m.recipients.push_back(recipient);
+}
+
+void NoteHeader(MessageContext& m, std::string_view name, std::string_view value) {
+  if (m.outbound && m.message_id.empty() && config_text::EqualsIgnoreCase(name, "Message-ID")) {
+    m.message_id = BareMessageId(value);
+  } else if (m.IsBounceCandidate() && m.from_domain.empty() &&
+             config_text::EqualsIgnoreCase(name, "From")) {
+    m.from_domain = FromDomain(value);
+  }
+}
+
+bool OutboundEndOfHeaders(ConnectionContext& c, MtaSession& mta, StoreAccess& store,
+                          std::int64_t now) {
+  const Policy& policy = *c.policy;
+  const Config& config = *policy.config;
+  const MessageContext& m = c.message;
+  if (!m.outbound || m.null_sender || m.recipients.empty()) return false;
+  if (config.sent_ledger && !m.message_id.empty()) {
+    Status s = store.RecordSent(m.message_id, m.recipients,
+                                config.sent_ledger_days * kSecondsPerDay, now);
+    if (!s.ok()) {
+      LogDecision(config, LogSeverity::kWarning, "ledger-error",
+                  {{"queue", QueueId(mta)}, {"message_id", m.message_id},
+                   {"error", s.ToString()}});
+    }
+  }
+  return policy.verifier->codec() != nullptr && SenderIsSigned(config, m.sender);
+}
+
+void SignReturnPath(ConnectionContext& c, MtaSession& mta, std::int64_t now) {
+  const Policy& policy = *c.policy;
+  const Config& config = *policy.config;
+  const MessageContext& m = c.message;
+  const ReturnPathCodec* codec = policy.verifier->codec();
+  if (!m.outbound || m.null_sender || m.recipients.empty() || codec == nullptr ||
+      !SenderIsSigned(config, m.sender)) {
+    return;
+  }
+  Result<std::string> signed_sender = codec->Sign(m.sender, m.recipients, WallTime(now));
+  if (!signed_sender.ok()) {
+    LogDecision(config, LogSeverity::kWarning, "outbound-unsigned",
+                {{"queue", QueueId(mta)}, {"sender", m.sender},
+                 {"error", signed_sender.status().ToString()}});
+    return;
+  }
+  if (*signed_sender == m.sender) return;  // signed on an earlier pass
+  const bool changed = mta.ChangeSender("<" + *signed_sender + ">");
+  LogDecision(config, changed ? LogSeverity::kInfo : LogSeverity::kWarning,
+              changed ? "outbound-signed" : "outbound-sign-failed",
+              {{"queue", QueueId(mta)},
+               {"sender", m.sender},
+               {"return_path", *signed_sender},
+               {"recipients", std::to_string(m.recipients.size())}});
+}
+
+std::optional<Verdict> LimitBounceBeforeParse(ConnectionContext& c, MtaSession& mta,
+                                              BounceRateLimits& limits, std::int64_t now) {
+  const Config& config = *c.policy->config;
+  MessageContext& m = c.message;
+  if (!m.rate_limited && !TagVerified(*c.policy, m.recipients, now)) {
+    const std::string domain = m.from_domain.empty() ? "(none)" : m.from_domain;
+    if (!limits.AdmitDomain(domain, now)) {
+      Verdict v = OverLimit(config, mta, m, "domain", domain);
+      if (v != Verdict::kContinue) return v;
+    }
+  }
+  if (!m.rate_limited) return std::nullopt;
+  return Verdict::kAccept;
+}
+
+TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& store,
+                           const BounceReport& report, std::int64_t now) {
+  const Policy& policy = *c.policy;
+  const Config& config = *policy.config;
+  const std::string queue = QueueId(mta);
+  TrustedReport out;
+  const EnvelopeCheck envelope =
+      policy.verifier->CheckEnvelope(c.message.recipients, WallTime(now));
+  std::optional<std::vector<std::string>> ledger;
+  if (envelope.evidence != Evidence::kVerpTag && !report.original.message_id.empty()) {
+    Result<std::optional<std::vector<std::string>>> sent =
+        store.LookupSent(report.original.message_id, now);
+    if (!sent.ok()) {
+      LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
+                  {{"queue", queue}, {"error", sent.status().ToString()},
+                   {"verdict", "tempfail"}});
+      mta.SetReply({"451", "4.3.0", "bounce not verified, try again later"});
+      out.verdict = Verdict::kTempfail;
+      return out;
+    }
+    ledger = std::move(*sent);
+  }
+  const Verification v = policy.verifier->Verify(envelope, report, ledger);
+  out.report = report;
+  out.report.recipients.clear();
+  for (const VerifiedRecipient& r : v.recipients) {
+    if (r.disposition == Disposition::kRecord) out.report.recipients.push_back(r.facts);
+    if (r.verdict == Trust::kVerified) continue;
+    const bool forged = r.verdict == Trust::kForged;
+    LogDecision(config, forged ? LogSeverity::kWarning : LogSeverity::kInfo,
+                forged ? "inbound-forged" : "inbound-unverified",
+                {{"queue", queue},
+                 {"client", ClientKey(c)},
+                 {"recipient", r.facts.address},
+                 {"status", r.facts.status},
+                 {"evidence", std::string(EvidenceName(r.evidence))},
+                 {"disposition", std::string(DispositionName(r.disposition))}});
+  }
+  LogDecision(config, v.verdict == Trust::kForged ? LogSeverity::kWarning : LogSeverity::kInfo,
+              "inbound-trust",
+              {{"queue", queue},
+               {"client", ClientKey(c)},
+               {"trust", std::string(TrustName(v.verdict))},
+               {"evidence", std::string(EvidenceName(v.evidence))},
+               {"recorded", std::to_string(out.report.recipients.size())},
+               {"named", std::to_string(v.recipients.size())},
+               {"detail", v.detail}});
+  if (v.reject) {
+    mta.SetReply({"550", "5.7.1", "bounce refused: its return-path tag is not valid"});
+    out.verdict = Verdict::kReject;
+  }
+  return out;
+}
+
+}  // namespace bm

@@ -1,0 +1,326 @@
+// The filter with bounce verification, driven callback by callback as
+// libmilter would, over a real LMDB store in a temporary directory.
+#include "milter/bounce_verification.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "auth/return_path.h"
+#include "auth/test_util.h"
+#include "milter/filter.h"
+#include "milter/policy.h"
+#include "milter/store_access.h"
+#include "parser/parser.h"
+
+namespace bm {
+namespace {
+
+using bm::testing::TempDir;
+
+constexpr const char* kGone = "gone@remote.test";
+constexpr const char* kOther = "other@remote.test";
+
+class RecordingSession : public MtaSession {
+ public:
+  std::optional<std::string> Macro(const char* name) override {
+    if (std::string_view(name) == "i") return "QID";
+    return std::nullopt;
+  }
+  bool SetReply(const SmtpReply& reply) override {
+    replies.push_back(reply);
+    return true;
+  }
+  bool AddHeader(const std::string& name, const std::string& value) override {
+    headers.push_back(name + ": " + value);
+    return true;
+  }
+  bool DeleteRecipient(const std::string&) override { return true; }
+  bool ChangeSender(const std::string& sender) override {
+    new_sender = sender;
+    return true;
+  }
+
+  std::vector<SmtpReply> replies;
+  std::vector<std::string> headers;
+  std::string new_sender;
+};
+
+std::string Dsn(const std::string& recipient, const std::string& message_id,
+                const std::string& from = "MAILER-DAEMON@mx.remote.test") {
+  return "From: " + from +
+         "\r\n"
+         "To: news@example.com\r\n"
+         "Subject: Undelivered Mail Returned to Sender\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n"
+         "\r\n"
+         "--B\r\n"
+         "Content-Type: text/plain\r\n\r\n"
+         "Your message could not be delivered.\r\n"
+         "--B\r\n"
+         "Content-Type: message/delivery-status\r\n\r\n"
+         "Reporting-MTA: dns; mx.remote.test\r\n\r\n"
+         "Final-Recipient: rfc822; " + recipient +
+         "\r\n"
+         "Action: failed\r\n"
+         "Status: 5.1.1\r\n"
+         "Diagnostic-Code: smtp; 550 5.1.1 <" + recipient + ">: user unknown\r\n"
+         "--B\r\n"
+         "Content-Type: text/rfc822-headers\r\n\r\n"
+         "Message-ID: <" + message_id + ">\r\n"
+         "From: news@example.com\r\n"
+         "To: " + recipient + "\r\n"
+         "--B--\r\n";
+}
+
+std::string Plain(const std::string& message_id) {
+  return "From: news@example.com\r\nTo: someone\r\nMessage-ID: <" + message_id +
+         ">\r\nSubject: hi\r\n\r\nhello\r\n";
+}
+
+struct Outcome {
+  Verdict rcpt = Verdict::kContinue;  // the first refused RCPT, or continue
+  Verdict eoh = Verdict::kContinue;
+  Verdict eom = Verdict::kContinue;
+  RecordingSession mta;
+};
+
+class BounceVerificationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gmime_ = new GMimeLibrary(); }
+  static void TearDownTestSuite() { delete gmime_; }
+
+  void Start(const std::string& extra_config = "") {
+    std::ofstream(dir_.File("keys")) << bm::testing::kTwoKeyFile;
+    ASSERT_EQ(chmod(dir_.File("keys").c_str(), 0600), 0);
+    std::ofstream(dir_.File("milter.conf"))
+        << "StorePath " << dir_.File("store") << "\n"
+        << "ReturnPathKeys " << dir_.File("keys") << "\n"
+        << "SignSenders *@example.com\n"
+        << "BounceAddresses bounces+*@example.com\n"
+        << "LogLevel warning\n"
+        << extra_config;
+    Result<std::shared_ptr<const Policy>> policy = LoadPolicy(dir_.File("milter.conf"));
+    ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+    holder_ = std::make_unique<PolicyHolder>(*policy);
+    store_ = std::make_unique<StoreAccess>(dir_.File("store"), 1);
+    ASSERT_TRUE(store_->Open().ok());
+    filter_ = std::make_unique<Filter>(*holder_, *store_, [this] { return now_; });
+  }
+
+  std::unique_ptr<ConnectionContext> Connect(const char* ip) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &sin.sin_addr);
+    return filter_->OnConnect("client.test", reinterpret_cast<const sockaddr*>(&sin));
+  }
+
+  // One SMTP transaction through the filter's callbacks.
+  Outcome Send(ConnectionContext& c, const std::string& sender,
+               const std::vector<std::string>& recipients, const std::string& message) {
+    Outcome out;
+    EXPECT_EQ(filter_->OnEnvFrom(c, out.mta, "<" + sender + ">"), Verdict::kContinue);
+    bool any = false;
+    for (const std::string& r : recipients) {
+      Verdict v = filter_->OnEnvRcpt(c, out.mta, "<" + r + ">");
+      if (v == Verdict::kContinue) {
+        any = true;
+      } else if (out.rcpt == Verdict::kContinue) {
+        out.rcpt = v;
+      }
+    }
+    if (!any) return out;
+    std::size_t end = message.find("\r\n\r\n");
+    std::string head = message.substr(0, end + 2);
+    for (std::size_t pos = 0; pos < head.size();) {
+      std::size_t eol = head.find("\r\n", pos);
+      std::string line = head.substr(pos, eol - pos);
+      std::size_t colon = line.find(':');
+      filter_->OnHeader(c, line.substr(0, colon), line.substr(colon + 2));
+      pos = eol + 2;
+    }
+    out.eoh = filter_->OnEndOfHeaders(c, out.mta);
+    if (out.eoh != Verdict::kContinue) return out;
+    filter_->OnBody(c, out.mta, message.substr(end + 4));
+    out.eom = filter_->OnEndOfMessage(c, out.mta);
+    return out;
+  }
+
+  bool Suppressed(const std::string& address) {
+    Result<RecipientStatus> s = store_->Check(address, now_);
+    EXPECT_TRUE(s.ok());
+    return s.ok() && s->refused;
+  }
+
+  std::string Verp(const std::string& recipient) {
+    ReturnPathCodec codec(bm::testing::TwoKeyRing(), {});
+    return *codec.Sign("news@example.com", {recipient}, bm::testing::TestNow());
+  }
+
+  static GMimeLibrary* gmime_;
+  TempDir dir_;
+  std::int64_t now_ = std::chrono::duration_cast<std::chrono::seconds>(
+                          bm::testing::TestNow().time_since_epoch())
+                          .count();
+  std::unique_ptr<PolicyHolder> holder_;
+  std::unique_ptr<StoreAccess> store_;
+  std::unique_ptr<Filter> filter_;
+};
+
+GMimeLibrary* BounceVerificationTest::gmime_ = nullptr;
+
+TEST_F(BounceVerificationTest, OutboundSingleRecipientGetsVerpReturnPathAndLedgerEntry) {
+  Start();
+  auto c = Connect("127.0.0.1");
+  Outcome out = Send(*c, "news@example.com", {kGone}, Plain("m1@example.com"));
+  EXPECT_EQ(out.eoh, Verdict::kContinue);
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_EQ(out.mta.new_sender, "<" + Verp(kGone) + ">");
+  Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent("m1@example.com", now_);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  ASSERT_TRUE(sent->has_value());
+  EXPECT_EQ(**sent, std::vector<std::string>{kGone});
+}
+
+TEST_F(BounceVerificationTest, OutboundSeveralRecipientsGetPerMessageReturnPath) {
+  Start();
+  auto c = Connect("127.0.0.1");
+  Outcome out = Send(*c, "news@example.com", {kGone, kOther}, Plain("m2@example.com"));
+  EXPECT_EQ(out.mta.new_sender.rfind("<prvs=b", 0), 0u) << out.mta.new_sender;
+  EXPECT_NE(out.mta.new_sender.find("=news@example.com>"), std::string::npos);
+}
+
+TEST_F(BounceVerificationTest, OtherSendersAreNotSignedAndSkipTheBody) {
+  Start();
+  auto c = Connect("127.0.0.1");
+  Outcome out = Send(*c, "alice@elsewhere.test", {kGone}, Plain("m3@elsewhere.test"));
+  EXPECT_EQ(out.eoh, Verdict::kAccept);
+  EXPECT_TRUE(out.mta.new_sender.empty());
+  // Still in the ledger, recorded at end of headers.
+  Result<std::optional<std::vector<std::string>>> sent =
+      store_->LookupSent("m3@elsewhere.test", now_);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_TRUE(sent->has_value());
+}
+
+TEST_F(BounceVerificationTest, LedgerCanBeTurnedOff) {
+  Start("SentLedger no\n");
+  Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("m7@elsewhere.test"));
+  Result<std::optional<std::vector<std::string>>> sent =
+      store_->LookupSent("m7@elsewhere.test", now_);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_FALSE(sent->has_value());
+}
+
+TEST_F(BounceVerificationTest, BounceToVerpAddressIsVerifiedAndRecorded) {
+  Start();
+  auto c = Connect("192.0.2.1");
+  // The report names nobody we know; the tag names the recipient.
+  Outcome out = Send(*c, "", {Verp(kGone)}, Dsn("someone-else@forward.test", "x@example.com"));
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_TRUE(Suppressed(kGone));
+  EXPECT_FALSE(Suppressed("someone-else@forward.test"));
+}
+
+TEST_F(BounceVerificationTest, ForgedTagNeverChangesTheStore) {
+  Start();
+  auto c = Connect("192.0.2.1");
+  std::string forged = Verp(kGone);
+  forged[12] = forged[12] == 'a' ? 'b' : 'a';
+  // Even with a Message-ID the ledger knows.
+  Send(*Connect("127.0.0.1"), "news@example.com", {kGone}, Plain("m4@example.com"));
+  Outcome out = Send(*c, "", {forged}, Dsn(kGone, "m4@example.com"));
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_FALSE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, ForgedBouncesMayBeRejected) {
+  Start("ForgedBounces reject\n");
+  std::string forged = Verp(kGone);
+  forged[12] = forged[12] == 'a' ? 'b' : 'a';
+  Outcome out = Send(*Connect("192.0.2.1"), "", {forged}, Dsn(kGone, "m5@example.com"));
+  EXPECT_EQ(out.eom, Verdict::kReject);
+  ASSERT_FALSE(out.mta.replies.empty());
+  EXPECT_EQ(out.mta.replies.back().xcode, "5.7.1");
+  EXPECT_FALSE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, UnsignedBounceVerifiedByTheLedgerOnly) {
+  Start();
+  Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("m6@elsewhere.test"));
+  auto c = Connect("192.0.2.1");
+  // Not in the ledger: logged, not recorded.
+  Send(*c, "", {"alice@elsewhere.test"}, Dsn(kGone, "never-sent@elsewhere.test"));
+  EXPECT_FALSE(Suppressed(kGone));
+  // Names a recipient the message did not have: not recorded.
+  Send(*c, "", {"alice@elsewhere.test"}, Dsn(kOther, "m6@elsewhere.test"));
+  EXPECT_FALSE(Suppressed(kOther));
+  // The ledger knows the message and the recipient: recorded.
+  Outcome out = Send(*c, "", {"alice@elsewhere.test"}, Dsn(kGone, "m6@elsewhere.test"));
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_TRUE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, UnverifiedBouncesRecordedWhenConfigured) {
+  Start("UnverifiedBounces record\n");
+  Send(*Connect("192.0.2.1"), "", {"postmaster@example.com"}, Dsn(kGone, "unknown@x.test"));
+  EXPECT_TRUE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, ClientRateLimitAtRcptSparesTaggedBounces) {
+  Start("ClientBounceBurst 3\nClientBounceRate 1\n");
+  auto c = Connect("203.0.113.9");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Send(*c, "", {"x@example.com"}, Dsn(kOther, "n@x.test")).rcpt, Verdict::kContinue);
+  }
+  Outcome limited = Send(*c, "", {"x@example.com"}, Dsn(kOther, "n@x.test"));
+  EXPECT_EQ(limited.rcpt, Verdict::kTempfail);
+  ASSERT_FALSE(limited.mta.replies.empty());
+  EXPECT_EQ(limited.mta.replies.back().rcode, "451");
+  // A real bounce from the same client still gets through and is recorded.
+  Outcome tagged = Send(*c, "", {Verp(kGone)}, Dsn(kGone, "y@example.com"));
+  EXPECT_EQ(tagged.rcpt, Verdict::kContinue);
+  EXPECT_EQ(tagged.eom, Verdict::kAccept);
+  EXPECT_TRUE(Suppressed(kGone));
+  // Another client has its own bucket; a minute later the first has one again.
+  EXPECT_EQ(Send(*Connect("203.0.113.10"), "", {"x@example.com"}, Dsn(kOther, "n@x.test")).rcpt,
+            Verdict::kContinue);
+  now_ += 60;
+  EXPECT_EQ(Send(*c, "", {"x@example.com"}, Dsn(kOther, "n@x.test")).rcpt, Verdict::kContinue);
+}
+
+TEST_F(BounceVerificationTest, DomainRateLimitBeforeParsing) {
+  Start("DomainBounceBurst 2\nDomainBounceRate 1\nRateLimitedBounces accept\n"
+        "UnverifiedBounces record\n");
+  const std::string from = "MAILER-DAEMON@flood.test";
+  for (int i = 0; i < 2; ++i) {
+    Send(*Connect(("198.51.100." + std::to_string(i)).c_str()), "", {"x@example.com"},
+         Dsn("a" + std::to_string(i) + "@remote.test", "n@x.test", from));
+  }
+  // Third from another client but the same claimed domain: accepted, not processed.
+  Outcome out = Send(*Connect("198.51.100.7"), "", {"x@example.com"},
+                     Dsn("a7@remote.test", "n@x.test", from));
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_TRUE(Suppressed("a1@remote.test"));
+  EXPECT_FALSE(Suppressed("a7@remote.test"));
+}
+
+TEST_F(BounceVerificationTest, KeyFileReadableByOthersFailsTheConfiguration) {
+  Start();
+  ASSERT_EQ(chmod(dir_.File("keys").c_str(), 0644), 0);
+  Result<std::shared_ptr<const Policy>> policy = LoadPolicy(dir_.File("milter.conf"));
+  ASSERT_FALSE(policy.ok());
+  EXPECT_NE(policy.status().message().find("ReturnPathKeys: "), std::string::npos);
+  EXPECT_NE(policy.status().message().find("chmod 600"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bm
