@@ -45,7 +45,7 @@ constexpr const char* kUsage =
 
 void PrintUsage(FILE* out) {
   std::fputs(kUsage, out);
-  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-13s %s\n", c.name, c.summary);
 }
 
 }  // namespace
