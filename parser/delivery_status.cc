@@ -36,6 +36,7 @@ struct Builder {
   bool has_original = false;
   bool has_status = false;
   bool exit_status_diagnostic = false;  // a non-SMTP Diagnostic-Code that is only a number
+  std::string status_comment;           // text in parentheses after the Status code
   bool empty() const { return !has_final && !has_original && !has_status; }
 };
 
@@ -80,6 +81,7 @@ DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipi
     RecipientResult& r = cur.r;
     if (r.address.empty()) r.address = r.original_address;
     if (EqualsIgnoreCase(r.original_address, r.address)) r.original_address.clear();
+    if (r.diagnostic.empty()) r.diagnostic = CollapseWhitespace(cur.status_comment, max_diagnostic_bytes);
     RefineCodesFromDiagnostic(r);
     // "X-Unix; 255" is a local mailer's exit status, not an SMTP reply.
     if (cur.exit_status_diagnostic) r.reply_code.clear();
@@ -122,6 +124,13 @@ DeliveryStatus ParseDeliveryStatus(std::string_view text, std::size_t max_recipi
       } else if (EqualsIgnoreCase(name, "status")) {
         cur.has_status = true;
         r.status = FindEnhancedStatus(f.value);
+        // "Status: 4.0.0 (example.net: host name lookup failure)": the
+        // comment explains when no Diagnostic-Code does.
+        const std::size_t open = f.value.find('(');
+        const std::size_t close = f.value.rfind(')');
+        if (open != std::string::npos && close != std::string::npos && close > open + 1) {
+          cur.status_comment = f.value.substr(open + 1, close - open - 1);
+        }
       } else if (EqualsIgnoreCase(name, "remote-mta")) {
         r.remote_mta = std::string(StripTypePrefix(f.value));
       } else if (EqualsIgnoreCase(name, "diagnostic-code")) {

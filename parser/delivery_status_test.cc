@@ -59,6 +59,16 @@ TEST(DeliveryStatusTest, RecipientAndDiagnosticBounds) {
   EXPECT_EQ(ds.recipients[0].diagnostic.size(), 100u);
 }
 
+TEST(DeliveryStatusTest, StatusCommentStandsInForMissingDiagnostic) {
+  DeliveryStatus ds = ParseDeliveryStatus(
+      "Final-Recipient: rfc822;a@example.net\nAction: delayed\n"
+      "Status: 4.0.0 (example.net: host name lookup failure)\n",
+      10, 2048);
+  ASSERT_EQ(ds.recipients.size(), 1u);
+  EXPECT_EQ(ds.recipients[0].status, "4.0.0");
+  EXPECT_EQ(ds.recipients[0].diagnostic, "example.net: host name lookup failure");
+}
+
 TEST(DeliveryStatusTest, MailerExitStatusIsNoReplyCode) {
   DeliveryStatus ds = ParseDeliveryStatus(
       "Final-Recipient: rfc822; a@example.jp\nStatus: 5.0.0\nDiagnostic-Code: X-Unix; 255\n\n"

@@ -107,8 +107,10 @@ void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& 
       if (!r.diagnostic.empty() && !FindReplyCode(r.diagnostic).empty()) break;
       if (r.diagnostic.empty()) {
         r.diagnostic = t.diagnostic;
-      } else if (!FindReplyCode(t.diagnostic).empty()) {
-        // "X-Unix; 77" says less than the transcript's "550 5.0.0 ... Insufficient permission".
+      } else if (!t.diagnostic.empty() && (!FindReplyCode(t.diagnostic).empty() ||
+                                           FindEnhancedStatus(r.diagnostic).empty())) {
+        // "X-Unix; 77" or a Status comment ("permanent failure") says less
+        // than the text's "550 5.0.0 ... Insufficient permission": text first.
         r.diagnostic = std::string(TruncateUtf8(t.diagnostic + " " + r.diagnostic, max_diagnostic_bytes));
       }
       if (r.reply_code.empty()) r.reply_code = t.reply_code;

@@ -89,10 +89,12 @@ bool IsReturnedMessageMarker(std::string_view line) {
   return false;
 }
 
-// Header fields that only a returned message's header block starts with.
+// Fields that start a returned message's header block, or delivery-status
+// fields written into the text (parsed as such, not as prose).
 bool IsQuotedHeaderStart(std::string_view line) {
   return StartsWithIgnoreCase(line, "Return-Path:") || StartsWithIgnoreCase(line, "Received: from") ||
-         StartsWithIgnoreCase(line, "DKIM-Signature:");
+         StartsWithIgnoreCase(line, "DKIM-Signature:") || StartsWithIgnoreCase(line, "Reporting-MTA:") ||
+         StartsWithIgnoreCase(line, "Final-Recipient:");
 }
 
 // Labels that introduce a recipient's address at the start of a line.
