@@ -128,6 +128,12 @@ bool BounceRateLimits::AdmitDomain(std::string_view domain, std::int64_t now) {
   return per_domain_.Admit(domain, LimiterTime(now));
 }
 
+bool MtaGeneratedMail(MtaSession& mta) {
+  std::optional<std::string> version = mta.Macro("v");
+  std::optional<std::string> queue_id = mta.Macro("i");
+  return version && version->starts_with("Postfix") && queue_id && !queue_id->empty();
+}
+
 std::string ClientKey(const ConnectionContext& c) {
   if (!c.client_ip) return "local";
   const std::array<std::uint8_t, 16>& b = c.client_ip->bytes;
@@ -148,7 +154,8 @@ Verdict AdmitBounceRecipient(ConnectionContext& c, MtaSession& mta, BounceRateLi
                              const std::string& recipient, std::int64_t now) {
   const Config& config = *c.policy->config;
   MessageContext& m = c.message;
-  if (!m.client_admitted && !m.rate_limited && !TagVerified(*c.policy, {recipient}, now)) {
+  if (!m.mta_generated && !m.client_admitted && !m.rate_limited &&
+      !TagVerified(*c.policy, {recipient}, now)) {
     const std::string client = ClientKey(c);
     if (limits.AdmitClient(client, now)) {
       m.client_admitted = true;
@@ -222,7 +229,7 @@ std::optional<Verdict> LimitBounceBeforeParse(ConnectionContext& c, MtaSession& 
                                               BounceRateLimits& limits, std::int64_t now) {
   const Config& config = *c.policy->config;
   MessageContext& m = c.message;
-  if (!m.rate_limited && !TagVerified(*c.policy, m.recipients, now)) {
+  if (!m.mta_generated && !m.rate_limited && !TagVerified(*c.policy, m.recipients, now)) {
     const std::string domain = m.from_domain.empty() ? "(none)" : m.from_domain;
     if (!limits.AdmitDomain(domain, now)) {
       Verdict v = OverLimit(config, mta, m, "domain", domain);

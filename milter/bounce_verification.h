@@ -4,6 +4,10 @@
 // address forms in docs/security.md).
 //
 // The filter (milter/filter.cc) calls these at fixed points:
+//   MAIL              MtaGeneratedMail: bounces the MTA generates itself
+//                     (Postfix's own DSNs, through cleanup(8)) are never
+//                     rate-limited: Postfix cannot take a refused recipient
+//                     there, and they do not come from the network.
 //   RCPT of a bounce  AdmitBounceRecipient: a recipient with a valid tag
 //                     passes; otherwise the client's token bucket decides,
 //                     once per message (451, or accept unprocessed, when empty).
@@ -65,9 +69,14 @@ class BounceRateLimits {
   RateLimiter per_domain_;
 };
 
+// True when the milter runs inside Postfix's cleanup(8) (non-SMTP mail:
+// the MTA's own bounces, sendmail(1), pickup(8)), which already knows the
+// queue id at MAIL FROM, unlike smtpd(8). REQUIRES: called at MAIL FROM.
+bool MtaGeneratedMail(MtaSession& mta);
+
 // The rate-limit key of a connection's client: an IPv4 address, the /64 of
 // an IPv6 address, or "local" when the MTA gave none (Postfix presents its
-// own bounces as 127.0.0.1).
+// own bounces as 127.0.0.1, but those are not limited: MtaGeneratedMail).
 std::string ClientKey(const ConnectionContext& c);
 
 Verdict AdmitBounceRecipient(ConnectionContext& c, MtaSession& mta, BounceRateLimits& limits,

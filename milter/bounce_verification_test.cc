@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +32,9 @@ constexpr const char* kOther = "other@remote.test";
 class RecordingSession : public MtaSession {
  public:
   std::optional<std::string> Macro(const char* name) override {
-    if (std::string_view(name) == "i") return "QID";
-    return std::nullopt;
+    auto it = macros.find(name);
+    if (it == macros.end()) return std::nullopt;
+    return it->second;
   }
   bool SetReply(const SmtpReply& reply) override {
     replies.push_back(reply);
@@ -48,6 +50,8 @@ class RecordingSession : public MtaSession {
     return true;
   }
 
+  // smtpd(8) knows no queue id at MAIL FROM; cleanup(8) does (macros there).
+  std::map<std::string, std::string> macros = {{"v", "Postfix 3.7.11"}};
   std::vector<SmtpReply> replies;
   std::vector<std::string> headers;
   std::string new_sender;
@@ -125,8 +129,10 @@ class BounceVerificationTest : public ::testing::Test {
 
   // One SMTP transaction through the filter's callbacks.
   Outcome Send(ConnectionContext& c, const std::string& sender,
-               const std::vector<std::string>& recipients, const std::string& message) {
+               const std::vector<std::string>& recipients, const std::string& message,
+               bool from_cleanup = false) {
     Outcome out;
+    if (from_cleanup) out.mta.macros["i"] = "4F367A84191";
     EXPECT_EQ(filter_->OnEnvFrom(c, out.mta, "<" + sender + ">"), Verdict::kContinue);
     bool any = false;
     for (const std::string& r : recipients) {
@@ -295,6 +301,22 @@ TEST_F(BounceVerificationTest, ClientRateLimitAtRcptSparesTaggedBounces) {
             Verdict::kContinue);
   now_ += 60;
   EXPECT_EQ(Send(*c, "", {"x@example.com"}, Dsn(kOther, "n@x.test")).rcpt, Verdict::kContinue);
+}
+
+TEST_F(BounceVerificationTest, BouncesPostfixGeneratesItselfAreNeverLimited) {
+  // cleanup(8) cannot take a refused recipient ("can't reject recipient in
+  // non-smtpd(8) submission"): its own DSNs pass, even over both limits.
+  Start("ClientBounceBurst 1\nDomainBounceBurst 1\n");
+  auto c = Connect("127.0.0.1");
+  for (int i = 0; i < 3; ++i) {
+    Outcome out = Send(*c, "", {"crm@elsewhere.test"}, Dsn(kOther, "n@x.test"), true);
+    EXPECT_EQ(out.rcpt, Verdict::kContinue);
+    EXPECT_EQ(out.eom, Verdict::kAccept);
+  }
+  EXPECT_EQ(Send(*c, "", {"crm@elsewhere.test"}, Dsn(kOther, "n@x.test")).rcpt,
+            Verdict::kContinue);  // the client's one token
+  EXPECT_EQ(Send(*c, "", {"crm@elsewhere.test"}, Dsn(kOther, "n@x.test")).rcpt,
+            Verdict::kTempfail);
 }
 
 TEST_F(BounceVerificationTest, DomainRateLimitBeforeParsing) {

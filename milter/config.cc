@@ -367,8 +367,8 @@ const ConfigKey kKeys[] = {
      &SetBool<&Config::per_message_requires_ledger>},
     {"ClientBounceRate", "per minute", "60", "1 to 1000000",
      "Bounces without a valid tag accepted per minute from one client (an IPv4 address or "
-     "an IPv6 /64; Postfix presents the bounces it generates itself as 127.0.0.1). Checked "
-     "at the first RCPT, before any parsing; bounces with a valid tag are never limited.",
+     "an IPv6 /64). Checked at the first RCPT, before any parsing. Bounces with a valid tag, "
+     "and bounces Postfix generates itself (non-SMTP mail), are never limited.",
      &SetInt<&Config::client_bounce_rate, 1, 1000000>, false},
     {"ClientBounceBurst", "integer", "60", "1 to 1000000",
      "Bounces a client may send at once before ClientBounceRate applies.",

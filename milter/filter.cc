@@ -88,6 +88,7 @@ Verdict Filter::OnEnvFrom(ConnectionContext& c, MtaSession& mta, std::string_vie
   c.message = MessageContext();
   c.message.sender = std::string(StripAngleBrackets(sender).substr(0, 512));
   c.message.null_sender = c.message.sender.empty();
+  c.message.mta_generated = MtaGeneratedMail(mta);
   if (!c.message.null_sender) {
     bool outbound = c.outbound_client;
     if (!outbound && config.outbound_authenticated) {

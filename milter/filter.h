@@ -58,6 +58,7 @@ struct MessageContext {
   std::string from_domain;  // bounce: domain of its From header (claimed reporting domain)
   bool client_admitted = false;  // a client rate-limit token was taken for this bounce
   bool rate_limited = false;     // over a limit with RateLimitedBounces accept
+  bool mta_generated = false;    // injected by the MTA itself (Postfix cleanup): not limited
   // Postfix runs non_smtpd_milters for mail submitted with sendmail(1) or
   // pickup(8); it cannot take a refused recipient there ("can't reject
   // recipient in non-smtpd(8) submission"), so suppressed recipients of such
