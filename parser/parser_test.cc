@@ -305,6 +305,27 @@ TEST(ParseBounceTest, RecipientLimit) {
   EXPECT_EQ(ParseBounce(m, limits).status().code(), Status::Code::kLimitExceeded);
 }
 
+// Hostile shapes that once cost quadratic time in the free-text decoder.
+TEST(ParseBounceTest, ManyAddressLines) {
+  const std::string head = "From: MAILER-DAEMON@example.jp\nSubject: Undelivered Mail\n\n";
+  std::string same = head;
+  for (int i = 0; i < 300000; ++i) same += "a@example.org\n";
+  Result<BounceReport> r = ParseBounce(same);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->recipients.size(), 1u);
+
+  std::string distinct = head;
+  for (int i = 0; i < 5000; ++i) distinct += "u" + std::to_string(i) + "@example.org\n";
+  EXPECT_EQ(ParseBounce(distinct).status().code(), Status::Code::kLimitExceeded);
+
+  std::string transcript = head;
+  for (int i = 0; i < 900; ++i) transcript += "<u" + std::to_string(i) + "@example.org>\n";
+  for (int i = 0; i < 100000; ++i) transcript += "<<< 550 no\n";
+  r = ParseBounce(transcript);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->recipients.size(), 900u);
+}
+
 TEST(ParseBounceTest, DiagnosticIsBounded) {
   std::string m(kPostfixDsn);
   const std::string long_text = std::string(5000, 'z');

@@ -1,5 +1,7 @@
 #include "parser/text_bounce.h"
 
+#include <unordered_map>
+
 #include "parser/address.h"
 #include "parser/smtp_codes.h"
 #include "parser/text_util.h"
@@ -199,6 +201,8 @@ class Decoder {
  private:
   static constexpr std::size_t kMaxDiagnosticLines = 12;
   static constexpr int kMaxDiagnosticParagraphs = 5;
+  static constexpr std::size_t kMaxSkippedLines = 64;
+  static constexpr std::size_t kMaxTranscriptReplies = 256;
 
   static bool HasFailureReply(std::string_view text) {
     for (const std::string& code : FindReplyCodes(text, 16)) {
@@ -292,7 +296,9 @@ class Decoder {
   std::string FollowingParagraphs(std::size_t from) const {
     std::size_t i = from;
     LedAddress led;
-    while (i < cut_ && (IsBlank(lines_[i]) || LedAt(i, &led))) ++i;
+    // A list of recipients may share the reason after it; look that far.
+    const std::size_t skip_end = std::min(cut_, from + kMaxSkippedLines);
+    while (i < skip_end && (IsBlank(lines_[i]) || LedAt(i, &led))) ++i;
     std::string text;
     std::size_t taken = 0;
     int paragraphs = 0;
@@ -312,8 +318,13 @@ class Decoder {
 
   void ReadAddressLedRecipients() {
     LedAddress led;
-    for (std::size_t i = 0; i < cut_; ++i) {
+    // A report names each recipient a few times at most (summary, transcript):
+    // more address lines than that are not worth reading, whatever they say.
+    const std::size_t max_led_lines = 4 * options_.max_recipients;
+    std::size_t led_lines = 0;
+    for (std::size_t i = 0; i < cut_ && out_.recipients.size() < options_.max_recipients; ++i) {
       if (!LedAt(i, &led)) continue;
+      if (++led_lines > max_led_lines) break;
       if (ContainsIgnoreCase(lines_[i], "RCPT TO:")) rcpt_command_seen_ = true;
       std::string diagnostic(led.rest);
       std::size_t j = i + 1;
@@ -342,7 +353,7 @@ class Decoder {
   // No line starts with an address: take the addresses the text mentions
   // ("Your message to <x> could not be delivered"), with their paragraph.
   void ReadMentionedRecipients() {
-    for (std::size_t i = 0; i < cut_; ++i) {
+    for (std::size_t i = 0; i < cut_ && out_.recipients.size() < options_.max_recipients; ++i) {
       std::string_view t = Trim(lines_[i]);
       while (!t.empty() && t[0] == '>') t = Trim(t.substr(1));  // a quoted (forwarded) report
       if (StartsWithIgnoreCase(t, "From:") || StartsWithIgnoreCase(t, "Sender:") ||
@@ -379,13 +390,15 @@ class Decoder {
   // ("<<< 550 Unknown user a@b") after the command it answered: for
   // recipients whose own lines did not say, that command.
   void FindTranscriptReplies() {
+    std::vector<std::size_t> replies;  // indices of "<<<" lines, the first few
+    for (std::size_t k = 0; k < cut_ && replies.size() < kMaxTranscriptReplies; ++k) {
+      if (Trim(lines_[k]).starts_with("<<<")) replies.push_back(k);
+    }
+    if (replies.empty()) return;
     for (RecipientResult& r : out_.recipients) {
-      if (!r.smtp_command.empty()) continue;
-      for (std::size_t k = 0; k < cut_ && r.smtp_command.empty(); ++k) {
-        const std::string_view t = Trim(lines_[k]);
-        if (t.starts_with("<<<") && ContainsIgnoreCase(t, r.address)) {
-          r.smtp_command = TranscriptCommand(k, k + 1);
-        }
+      for (std::size_t k : replies) {
+        if (!r.smtp_command.empty()) break;
+        if (ContainsIgnoreCase(lines_[k], r.address)) r.smtp_command = TranscriptCommand(k, k + 1);
       }
     }
   }
@@ -405,9 +418,11 @@ class Decoder {
 
   void AddRecipient(const std::string& address, const std::string& diagnostic,
                     const std::string& command) {
-    for (RecipientResult& r : out_.recipients) {
-      if (!EqualsIgnoreCase(r.address, address)) continue;
+    const auto [it, added] = index_.try_emplace(ToLowerAscii(address), out_.recipients.size());
+    if (!added) {
+      RecipientResult& r = out_.recipients[it->second];
       if (r.smtp_command.empty()) r.smtp_command = command;
+      if (r.diagnostic.size() >= options_.max_diagnostic_bytes) return;  // enough detail
       // Seen before (a summary line and a transcript): keep the detail.
       if (FindReplyCode(r.diagnostic).empty() && !FindReplyCode(diagnostic).empty()) {
         r.diagnostic = diagnostic + " " + r.diagnostic;
@@ -418,7 +433,10 @@ class Decoder {
       }
       return;
     }
-    if (out_.recipients.size() >= options_.max_recipients) return;
+    if (out_.recipients.size() >= options_.max_recipients) {
+      index_.erase(it);
+      return;
+    }
     RecipientResult r;
     r.address = address;
     r.diagnostic = diagnostic;
@@ -463,6 +481,7 @@ class Decoder {
   const TextBounceOptions& options_;
   std::vector<std::string_view> lines_;
   std::size_t cut_ = 0;
+  std::unordered_map<std::string, std::size_t> index_;  // lower-case address -> recipients index
   bool rcpt_command_seen_ = false;  // a recipient came from a "RCPT TO:" line
   TextBounce out_;
 };
