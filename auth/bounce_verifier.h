@@ -64,8 +64,8 @@ struct VerifierOptions {
   // transition period while old unsigned mail still bounces).
   Disposition unverified = Disposition::kLogOnly;
   // Forged bounces are never recorded; when true they are also refused at
-  // end of data (a 5xx to the sending client), which tells a probing attacker
-  // nothing a silent discard would not, but keeps them out of mailboxes.
+  // end of data (a 5xx to the sending client): that keeps them out of
+  // mailboxes, but tells a prober that a tag was bad (a discard would not).
   bool reject_forged = false;
   // A per-message tag proves a bounce answers our mail, not which recipient
   // failed. When the report's Message-ID has no ledger entry (not returned,
