@@ -240,6 +240,14 @@ Status Keyring::SaveFile(const std::string& path, bool replace) const {
   Status s;
   // mkstemp's mode is subject to the umask on some systems: set it exactly.
   if (fchmod(fd, 0600) != 0) s = Status::IOError(ErrnoText("cannot chmod", temp));
+  // A file replaced by root (`bouncectl keys rotate`) keeps its owner, so the
+  // milter's user can still read it after the rotation.
+  struct stat old {};
+  if (s.ok() && replace && stat(path.c_str(), &old) == 0 &&
+      (old.st_uid != geteuid() || old.st_gid != getegid()) &&
+      fchown(fd, old.st_uid, old.st_gid) != 0) {
+    s = Status::IOError(ErrnoText("cannot give the owner of the old key file to", temp));
+  }
   if (s.ok()) s = WriteAll(fd, text, temp);
   explicit_bzero(text.data(), text.size());
   if (s.ok() && fsync(fd) != 0) s = Status::IOError(ErrnoText("cannot fsync", temp));

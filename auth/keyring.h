@@ -64,7 +64,8 @@ class Keyring {
   Result<Keyring> Rotated(std::int64_t now) const;
 
   // Writes the key file with mode 0600 (atomically). With replace = false
-  // an existing file is left alone and kInvalidArgument is returned.
+  // an existing file is left alone and kInvalidArgument is returned; with
+  // replace = true the new file keeps the owner and group of the old one.
   Status SaveFile(const std::string& path, bool replace) const;
 
   // The key file text (contains the secrets).

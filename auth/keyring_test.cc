@@ -1,6 +1,7 @@
 #include "auth/keyring.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -101,6 +102,19 @@ TEST(KeyringTest, SaveDoesNotReplaceUnlessAsked) {
     ++entries;
   }
   EXPECT_EQ(entries, 1);
+}
+
+TEST(KeyringTest, ReplacingKeepsTheOwner) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to hand the file to another user";
+  TempDir dir;
+  ASSERT_TRUE(Keyring::Generate(kNow)->SaveFile(dir.File("keys"), false).ok());
+  ASSERT_EQ(chown(dir.File("keys").c_str(), 65534, 65534), 0);
+  ASSERT_TRUE(Keyring::Generate(kNow)->SaveFile(dir.File("keys"), true).ok());
+  struct stat st {};
+  ASSERT_EQ(stat(dir.File("keys").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_gid, 65534u);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
 TEST(KeyringTest, RotateMakesNewCurrentAndKeepsOnePrevious) {
