@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 DEADLINE = 40.0  # seconds any single condition may take
 
@@ -387,3 +388,20 @@ def dsn(reporting_mta, recipient, status, diagnostic, original_id="orig-1@mta.te
 def plain_message(sender, recipients, subject="hello", body="hello\r\n"):
     return ("From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@mta.test>\r\n\r\n%s"
             % (sender, ", ".join(recipients), subject, os.urandom(6).hex(), body))
+
+
+class MailFlowSuite(unittest.TestCase):
+    """Base of suites whose setUpClass starts cls.mx, cls.milter and cls.postfix."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.postfix.stop()
+        status = cls.milter.stop()
+        cls.mx.stop()
+        if status != 0:
+            raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()[-6000:]))
+
+    def diagnostics(self):
+        """The tails of both logs, for assertion messages."""
+        return "\n--- milter log ---\n%s\n--- postfix log ---\n%s" % (
+            self.milter.log()[-6000:], self.postfix.log()[-6000:])

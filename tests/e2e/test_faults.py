@@ -5,13 +5,13 @@ import os
 import smtplib
 import unittest
 
-from harness import (FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
+from harness import (MailFlowSuite, FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
                      store_record, wait_for)
 
 SENDER = "news@mta.test"
 
 
-class Fixture(unittest.TestCase):
+class Fixture(MailFlowSuite):
     milter_settings = {}
     postfix_default_action = "accept"
 
@@ -25,17 +25,6 @@ class Fixture(unittest.TestCase):
                               default_action=cls.postfix_default_action)
         cls.postfix.start()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.postfix.stop()
-        status = cls.milter.stop()
-        cls.mx.stop()
-        if status != 0:
-            raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()))
-
-    def diagnostics(self):
-        return "\n--- milter log ---\n%s\n--- postfix log ---\n%s" % (
-            self.milter.log()[-6000:], self.postfix.log()[-6000:])
 
 
 class MilterKilled(Fixture):

@@ -14,7 +14,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import (FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
+from harness import (MailFlowSuite, FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_probe,
                      store_record, wait_for)
 
 SENDER = "news@mta.test"
@@ -30,7 +30,7 @@ def rules_with_probe():
         return PROBE_RULE + f.read()
 
 
-class PostfixFlows(unittest.TestCase):
+class PostfixFlows(MailFlowSuite):
     @classmethod
     def setUpClass(cls):
         cls.work = make_workdir("bm-e2e-postfix-")
@@ -45,17 +45,6 @@ class PostfixFlows(unittest.TestCase):
         cls.postfix = Postfix(cls.work, cls.mx.port, cls.milter.port)
         cls.postfix.start()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.postfix.stop()
-        status = cls.milter.stop()
-        cls.mx.stop()
-        if status != 0:
-            raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()))
-
-    def diagnostics(self):
-        return "\n--- milter log ---\n%s\n--- postfix log ---\n%s" % (
-            self.milter.log()[-6000:], self.postfix.log()[-6000:])
 
     def send(self, recipients, sender=SENDER, message=None):
         """Returns the refused recipients {address: (code, text)}."""

@@ -15,7 +15,7 @@ import socket
 import time
 import unittest
 
-from harness import (FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_record,
+from harness import (MailFlowSuite, FakeMx, Milter, Postfix, dsn, make_workdir, plain_message, store_record,
                      wait_for)
 
 SENDER = "news@mta.test"          # signed (SignSenders *@mta.test)
@@ -75,7 +75,7 @@ class PipelinedClient:
         self.sock.close()
 
 
-class Security(unittest.TestCase):
+class Security(MailFlowSuite):
     @classmethod
     def setUpClass(cls):
         cls.work = make_workdir("bm-e2e-security-")
@@ -98,17 +98,6 @@ class Security(unittest.TestCase):
         })
         cls.postfix.start()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.postfix.stop()
-        status = cls.milter.stop()
-        cls.mx.stop()
-        if status != 0:
-            raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()[-5000:]))
-
-    def diagnostics(self):
-        return "\n--- milter log ---\n%s\n--- postfix log ---\n%s" % (
-            self.milter.log()[-5000:], self.postfix.log()[-5000:])
 
     def send(self, sender, recipients, message=None):
         with self.postfix.smtp() as smtp:
