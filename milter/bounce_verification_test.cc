@@ -18,6 +18,7 @@
 #include "auth/test_util.h"
 #include "milter/filter.h"
 #include "milter/policy.h"
+#include "milter/recording_session.h"
 #include "milter/store_access.h"
 #include "parser/parser.h"
 
@@ -28,34 +29,6 @@ using bm::testing::TempDir;
 
 constexpr const char* kGone = "gone@remote.test";
 constexpr const char* kOther = "other@remote.test";
-
-class RecordingSession : public MtaSession {
- public:
-  std::optional<std::string> Macro(const char* name) override {
-    auto it = macros.find(name);
-    if (it == macros.end()) return std::nullopt;
-    return it->second;
-  }
-  bool SetReply(const SmtpReply& reply) override {
-    replies.push_back(reply);
-    return true;
-  }
-  bool AddHeader(const std::string& name, const std::string& value) override {
-    headers.push_back(name + ": " + value);
-    return true;
-  }
-  bool DeleteRecipient(const std::string&) override { return true; }
-  bool ChangeSender(const std::string& sender) override {
-    new_sender = sender;
-    return true;
-  }
-
-  // smtpd(8) knows no queue id at MAIL FROM; cleanup(8) does (macros there).
-  std::map<std::string, std::string> macros = {{"v", "Postfix 3.7.11"}};
-  std::vector<SmtpReply> replies;
-  std::vector<std::string> headers;
-  std::string new_sender;
-};
 
 std::string Dsn(const std::string& recipient, const std::string& message_id,
                 const std::string& from = "MAILER-DAEMON@mx.remote.test") {
@@ -95,6 +68,8 @@ struct Outcome {
   Verdict eoh = Verdict::kContinue;
   Verdict eom = Verdict::kContinue;
   RecordingSession mta;
+  // smtpd(8) knows no queue id at MAIL FROM; cleanup(8) does (the "i" macro).
+  Outcome() { mta.macros["v"] = "Postfix 3.7.11"; }
 };
 
 class BounceVerificationTest : public ::testing::Test {

@@ -12,42 +12,13 @@
 
 #include <gtest/gtest.h>
 
+#include "milter/recording_session.h"
 #include "parser/parser.h"
 
 namespace bm {
 namespace {
 
 constexpr std::int64_t kNow = 1763800000;
-
-class RecordingSession : public MtaSession {
- public:
-  std::optional<std::string> Macro(const char* name) override {
-    auto it = macros.find(name);
-    if (it == macros.end()) return std::nullopt;
-    return it->second;
-  }
-  bool SetReply(const SmtpReply& reply) override {
-    replies.push_back(reply);
-    return true;
-  }
-  bool AddHeader(const std::string& name, const std::string& value) override {
-    headers.emplace_back(name, value);
-    return true;
-  }
-  bool DeleteRecipient(const std::string& recipient) override {
-    deleted.push_back(recipient);
-    return true;
-  }
-  bool ChangeSender(const std::string& sender) override {
-    new_sender = sender;
-    return true;
-  }
-  std::string new_sender;
-  std::vector<std::string> deleted;
-  std::map<std::string, std::string> macros;
-  std::vector<SmtpReply> replies;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
 
 sockaddr_in Ipv4(const char* text) {
   sockaddr_in a{};
