@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -40,13 +41,28 @@ struct Options {
 
 void Usage(std::FILE* out) {
   std::fputs(
-      "usage: bounce-milter [-f] [-n] [-d] [-c FILE]\n"
+      "Usage: bounce-milter [-f] [-n] [-d | -D] [-c FILE]\n"
+      "       bounce-milter -h | --help | --version\n"
+      "\n"
+      "Milter for Postfix and Sendmail: learns from the bounces that reach the\n"
+      "MTA (DSNs, non-delivery reports, auto-replies, feedback reports), records\n"
+      "them in the suppression store, and refuses outbound mail to suppressed\n"
+      "recipients. Manual: docs/bounce-milter.md; keys: docs/bounce-milter.conf.md.\n"
+      "\n"
+      "Options:\n"
       "  -c FILE  configuration file (default /etc/bounce-milter.conf; when that is\n"
-      "           missing the built-in defaults are used)\n"
-      "  -f       stay in the foreground\n"
-      "  -n       check the configuration and rules, then exit\n"
+      "           missing and -c is not given, the built-in defaults are used)\n"
+      "  -f       stay in the foreground (otherwise detach)\n"
+      "  -n       check the configuration and rules, print FILE: OK, then exit\n"
       "  -d       print the configuration keys (markdown) and exit\n"
-      "  -D       print every key, commented out at its default, and exit\n",
+      "  -D       print every key, commented out at its default, and exit\n"
+      "  -h       this text\n"
+      "\n"
+      "Signals: SIGHUP re-reads configuration and rules (a broken file is logged\n"
+      "and the old one keeps serving); SIGTERM or SIGINT stop cleanly.\n"
+      "\n"
+      "Exit status: 0 after a clean stop or a good -n; 64 bad command line;\n"
+      "78 configuration or rules error; 1 any other start-up failure.\n",
       out);
 }
 
@@ -191,6 +207,17 @@ int Run(const Options& options) {
 
 int main(int argc, char** argv) {
   bm::Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help") {
+      bm::Usage(stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::puts("bounce-milter " BM_VERSION);
+      return 0;
+    }
+  }
   int opt;
   while ((opt = getopt(argc, argv, "c:fndDh")) != -1) {
     switch (opt) {
