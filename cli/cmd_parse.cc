@@ -77,15 +77,12 @@ int RunParse(const Args& args) {
     return kExitUsage;
   }
 
-  std::shared_ptr<const RuleTable> rules = RuleTable::Default();
-  if (!rules_path.empty()) {
-    auto loaded = RuleTable::LoadFile(rules_path);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "bouncectl parse: %s\n", loaded.status().message().c_str());
-      return kExitError;
-    }
-    rules = *loaded;
+  Result<std::shared_ptr<const RuleTable>> loaded = RuleTable::LoadFileOrDefault(rules_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "bouncectl parse: %s\n", loaded.status().message().c_str());
+    return kExitError;
   }
+  const std::shared_ptr<const RuleTable> rules = *loaded;
 
   const ParseLimits limits;
   int exit_status = kExitOk;

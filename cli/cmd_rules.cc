@@ -48,11 +48,6 @@ int Usage() {
   return kExitUsage;
 }
 
-Result<std::shared_ptr<const RuleTable>> Load(const std::string& path) {
-  if (path.empty()) return RuleTable::Default();
-  return RuleTable::LoadFile(path);
-}
-
 int CheckRulesFile(const Args& args) {
   if (args.size() != 2) return Usage();
   auto table = RuleTable::LoadFile(args[1]);
@@ -106,7 +101,7 @@ int TestRules(const Args& args) {
     std::fprintf(stderr, "bouncectl rules: unknown kind '%s'\n", kind.c_str());
     return Usage();
   }
-  auto table = Load(rules_path);
+  auto table = RuleTable::LoadFileOrDefault(rules_path);
   if (!table.ok()) {
     std::fprintf(stderr, "%s\n", table.status().message().c_str());
     return kExitError;

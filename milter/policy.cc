@@ -13,13 +13,10 @@ Result<std::shared_ptr<const Policy>> LoadPolicy(const std::string& config_path)
     if (!config.ok()) return config.status();
     policy->config = std::move(*config);
   }
-  if (policy->config->rules_file.empty()) {
-    policy->rules = RuleTable::Default();
-  } else {
-    Result<std::shared_ptr<const RuleTable>> rules = RuleTable::LoadFile(policy->config->rules_file);
-    if (!rules.ok()) return rules.status();
-    policy->rules = std::move(*rules);
-  }
+  Result<std::shared_ptr<const RuleTable>> rules =
+      RuleTable::LoadFileOrDefault(policy->config->rules_file);
+  if (!rules.ok()) return rules.status();
+  policy->rules = std::move(*rules);
   Result<std::shared_ptr<const BounceVerifier>> verifier = LoadBounceVerifier(*policy->config);
   if (!verifier.ok()) return verifier.status();
   policy->verifier = std::move(*verifier);

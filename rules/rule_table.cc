@@ -37,6 +37,11 @@ Result<std::shared_ptr<const RuleTable>> RuleTable::LoadFile(const std::string& 
   return LoadString(*text, path);
 }
 
+Result<std::shared_ptr<const RuleTable>> RuleTable::LoadFileOrDefault(const std::string& path) {
+  if (path.empty()) return Default();
+  return LoadFile(path);
+}
+
 std::shared_ptr<const RuleTable> RuleTable::Default() {
   static const std::shared_ptr<const RuleTable> table = [] {
     auto loaded = LoadString(DefaultRulesText(), "default.rules");

@@ -63,6 +63,9 @@ class RuleTable {
                                                              std::string_view source_name);
   // The embedded default table. Never fails (a broken default fails the build's tests).
   static std::shared_ptr<const RuleTable> Default();
+  // LoadFile(path), or Default() when path is empty: how every consumer of an
+  // optional rules-file setting (RulesFile, --rules) picks its table.
+  static Result<std::shared_ptr<const RuleTable>> LoadFileOrDefault(const std::string& path);
   // The text of the embedded default table (rules/default.rules), for admins
   // who start their own file from it (`bouncectl rules default`).
   static std::string_view DefaultText();

@@ -33,6 +33,16 @@ TEST(RuleTableTest, DefaultTableLoads) {
   EXPECT_EQ(RuleTable::Default()->size(), (*loaded)->size());
 }
 
+TEST(RuleTableTest, EmptyPathMeansDefaultTable) {
+  auto table = RuleTable::LoadFileOrDefault("");
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  EXPECT_EQ(table->get(), RuleTable::Default().get());
+
+  auto missing = RuleTable::LoadFileOrDefault("/nonexistent/bounce.rules");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("/nonexistent/bounce.rules"), std::string::npos);
+}
+
 TEST(RuleTableTest, EachFieldCanBeMatched) {
   auto t = Load(
       "reason userunknown hard\n"
