@@ -1,0 +1,351 @@
+"""End-to-end: bounce-milter inside a real Sendmail, the second MTA issue 4
+names as an independent milter client.
+
+Sendmail conflicts with Postfix as a Debian package, so `scripts/install-deps
+--test` unpacks sendmail-bin and sendmail-cf (`apt-get download`, `dpkg -x`)
+into SENDMAIL_ROOT instead of installing them. The test builds a sendmail.cf
+with m4 from a .mc that includes contrib/sendmail.mc itself (its
+INPUT_MAIL_FILTER line pointed at the test's unix socket), and runs a private
+`sendmail -bD` on a free loopback port with its queue in a temp dir. Sendmail
+runs in mount and UTS namespaces of its own: hostname sendmail.test, its own
+/etc/hosts and resolv.conf (it would otherwise qualify the machine's name
+through DNS and sleep a minute), and a private /dev whose /dev/log is the
+test's syslog sink, so Sendmail's log can be shown on failure. The suite
+itself runs inside `unshare -n` (run_suite.sh) like the Postfix suites.
+
+Sendmail's own DSNs do not pass through milters; the last test pins that
+down, since the manual tells Sendmail users the daemon learns only from
+bounces arriving over SMTP.
+"""
+
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import threading
+import unittest
+
+from harness import (FakeMx, Milter, dsn, free_port, make_workdir, plain_message,
+                     port_open, store_probe, store_record, wait_for)
+
+SENDMAIL_ROOT = os.environ.get("BM_SENDMAIL_ROOT", "/opt/bounce-milter-test/sendmail")
+SENDMAIL = os.path.join(SENDMAIL_ROOT, "usr/libexec/sendmail/sendmail")
+CF_DIR = os.path.join(SENDMAIL_ROOT, "usr/share/sendmail/cf")
+HOSTNAME = "sendmail.test"  # Sendmail's own (local) domain
+
+SENDER = "news@mta.test"  # not local: its mail goes to the fake MX too
+OTHER = "sm-still-here@remote.test"
+
+# Runs Sendmail in new mount and UTS namespaces: own hostname, hosts and
+# resolv.conf, and a /dev holding only what Sendmail uses plus the test's
+# syslog socket. usage: sh -c SANDBOX sh DIR COMMAND...
+SANDBOX = r"""set -e
+dir=$1; shift
+hostname sendmail.test
+mount --bind "$dir/hosts" /etc/hosts
+mount --bind "$dir/resolv.conf" /etc/resolv.conf
+for n in null zero random urandom; do
+  : > "$dir/dev/$n"
+  mount --bind "/dev/$n" "$dir/dev/$n"
+done
+mount --rbind "$dir/dev" /dev
+exec "$@"
+"""
+
+# The site part of the test's sendmail.mc; contrib/sendmail.mc follows it.
+MC_TEMPLATE = """\
+divert(-1)dnl
+bounce-milter e2e_sendmail: a private Sendmail relaying everything that is
+not {hostname} to the fake MX on 127.0.0.1:{mx_port}, never using DNS.
+divert(0)dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `{hostname}')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confSERVICE_SWITCH_FILE', `{dir}/service.switch')dnl
+define(`confHOSTS_FILE', `{dir}/hosts')dnl
+define(`QUEUE_DIR', `{dir}/queue')dnl
+define(`confPID_FILE', `{dir}/sendmail.pid')dnl
+define(`STATUS_FILE', `{dir}/statistics')dnl
+define(`HELP_FILE', `{dir}/helpfile')dnl
+define(`ALIAS_FILE', `')dnl
+define(`confLOG_LEVEL', `14')dnl
+dnl The work dir is under /tmp: trust its sticky bit, or Sendmail calls the
+dnl queue and the milter socket unsafe.
+define(`confDONT_BLAME_SENDMAIL', `TrustStickyBit')dnl
+define(`confTO_CONNECT', `5s')dnl
+define(`confTO_INITIAL', `5s')dnl
+define(`SMART_HOST', `esmtp:[127.0.0.1]')dnl
+define(`ESMTP_MAILER_ARGS', `TCP $h {mx_port}')dnl
+FEATURE(`no_default_msa')dnl
+FEATURE(`nocanonify')dnl
+FEATURE(`accept_unresolvable_domains')dnl
+DAEMON_OPTIONS(`Port={port}, Addr=127.0.0.1, Name=MTA')dnl
+"""
+
+CONTRIB_MC = os.path.join(os.environ.get("BM_SOURCE_DIR", ""), "contrib", "sendmail.mc")
+
+
+def contrib_snippet(milter_socket):
+    """contrib/sendmail.mc as an administrator would paste it, with the socket
+    of its INPUT_MAIL_FILTER line replaced by milter_socket."""
+    with open(CONTRIB_MC) as f:
+        text = f.read()
+    lines = [l for l in text.splitlines() if l.startswith("INPUT_MAIL_FILTER(")]
+    if len(lines) != 1:
+        raise AssertionError("%s: expected one INPUT_MAIL_FILTER line, found %d"
+                             % (CONTRIB_MC, len(lines)))
+    line, n = re.subn(r"S=[^,']+", "S=" + milter_socket, lines[0])
+    if n != 1:
+        raise AssertionError("%s: no S= socket in %r" % (CONTRIB_MC, lines[0]))
+    return text.replace(lines[0], line)
+
+
+def require_sendmail():
+    """Fails (never skips) when the unpacked Sendmail or m4 is missing."""
+    for path, what in ((SENDMAIL, "Sendmail"),
+                       (os.path.join(CF_DIR, "m4", "cf.m4"), "Sendmail's cf files")):
+        if not os.path.exists(path):
+            raise AssertionError("%s not found at %s: run `scripts/install-deps --test`, which "
+                                 "unpacks sendmail-bin and sendmail-cf there" % (what, path))
+    if shutil.which("m4") is None:
+        raise AssertionError("m4 not found: run `scripts/install-deps --test`")
+
+
+class SyslogSink:
+    """A unix datagram socket standing in for /dev/log; keeps what arrives."""
+
+    def __init__(self, path):
+        self.lines = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+            except OSError:  # closed by stop()
+                return
+            with self.lock:
+                self.lines.append(data.decode("utf-8", "replace"))
+
+    def text(self):
+        with self.lock:
+            return "\n".join(self.lines)
+
+    def stop(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+class Sendmail:
+    """A private Sendmail daemon under workdir/sendmail (see the module doc)."""
+
+    def __init__(self, workdir, mx_port, milter_socket):
+        self.dir = os.path.join(workdir, "sendmail")
+        self.port = free_port()
+        self.proc = None
+        for sub in ("queue", "dev"):
+            os.makedirs(os.path.join(self.dir, sub))
+        files = {
+            "hosts": "127.0.0.1 %s localhost\n" % HOSTNAME,
+            # Nothing listens on port 53 in the test's network namespace:
+            # a query that slips through fails at once.
+            "resolv.conf": "nameserver 127.0.0.1\n",
+            "service.switch": "hosts files\naliases files\n",
+            "statistics": "",
+            "helpfile": "",
+        }
+        for name, text in files.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        self.syslog = SyslogSink(os.path.join(self.dir, "dev", "log"))
+        mc = os.path.join(self.dir, "sendmail.mc")
+        with open(mc, "w") as f:
+            f.write(MC_TEMPLATE.format(hostname=HOSTNAME, dir=self.dir, mx_port=mx_port,
+                                       port=self.port))
+            f.write(contrib_snippet(milter_socket))
+            f.write("MAILER(`local')dnl\nMAILER(`smtp')dnl\n")
+        self.cf = os.path.join(self.dir, "sendmail.cf")
+        out = subprocess.run(["m4", "-D_CF_DIR_=%s/" % CF_DIR,
+                              os.path.join(CF_DIR, "m4", "cf.m4"), mc],
+                             capture_output=True, text=True)
+        if out.returncode != 0 or out.stderr:
+            raise AssertionError("m4 failed on %s:\n%s" % (mc, out.stderr))
+        with open(self.cf, "w") as f:
+            f.write(out.stdout)
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "-u", "sh", "-c", SANDBOX, "sh", self.dir,
+             SENDMAIL, "-C", self.cf, "-bD", "-q5s"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None,
+                 what="sendmail to listen")
+        if self.proc.poll() is not None:
+            raise AssertionError("sendmail exited at start:\n%s%s"
+                                 % (self.proc.stdout.read(), self.log()))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.syslog.stop()
+
+    def log(self):
+        return self.syslog.text()
+
+    def smtp(self):
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=30)
+
+
+class SendmailFlows(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_sendmail()
+        cls.work = make_workdir("bm-e2e-sendmail-")
+        cls.mx = FakeMx()
+        cls.addClassCleanup(cls.mx.stop)
+        sock = os.path.join(cls.work, "milter.sock")
+        cls.milter = Milter(cls.work, {"Socket": "unix:" + sock})
+        cls.milter.start()
+        cls.addClassCleanup(cls.stop_milter)
+        cls.sendmail = Sendmail(cls.work, cls.mx.port, "local:" + sock)
+        cls.addClassCleanup(cls.sendmail.stop)
+        cls.sendmail.start()
+
+    @classmethod
+    def stop_milter(cls):
+        status = cls.milter.stop()
+        if status != 0:
+            raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()[-6000:]))
+
+    def send(self, recipients, sender=SENDER, message=None):
+        """Returns the refused recipients {address: (code, text)}."""
+        with self.sendmail.smtp() as smtp:
+            try:
+                return smtp.sendmail(sender, recipients,
+                                     message or plain_message(sender, recipients))
+            except smtplib.SMTPRecipientsRefused as e:  # all of them
+                return e.recipients
+
+    def rcpt_reply(self, recipient):
+        with self.sendmail.smtp() as smtp:
+            smtp.mail(SENDER)
+            return smtp.rcpt(recipient)
+
+    def wait_suppressed(self, address, what):
+        try:
+            return wait_for(lambda: (lambda r: r if r and r["state"] == "suppressed" else None)(
+                store_record(self.milter.store, address)), what=what)
+        except AssertionError as e:
+            raise AssertionError(str(e) + self.diagnostics())
+
+    def delivered_to_sender(self, text):
+        """The messages the fake MX got for SENDER that contain text."""
+        return [m for m in self.mx.messages_for(SENDER) if text.encode() in m[2]]
+
+    def test_1_dsn_over_smtp_is_ingested_and_tagged(self):
+        gone = "sm-gone@remote.test"
+        message = dsn("mx.remote.test", gone, "5.1.1", "550 5.1.1 <%s>: user unknown" % gone)
+        self.assertEqual(self.send([SENDER], sender="", message=message), {})
+        record = self.wait_suppressed(gone, "the DSN for %s to be recorded" % gone)
+        self.assertEqual(record["reason"], "userunknown")
+        self.assertTrue(record["hard"])
+        # Sendmail relayed the DSN on to the sender, with the milter's header.
+        relayed = wait_for(lambda: self.delivered_to_sender("Final-Recipient: rfc822; " + gone),
+                           what="the DSN to reach the sender")
+        self.assertEqual(relayed[0][0], "", "a DSN keeps its null envelope sender")
+        self.assertIn(b"X-Bounce-Classification: kind=dsn; recipient=" + gone.encode() +
+                      b"; reason=userunknown", relayed[0][2], self.diagnostics())
+        # What was learnt is enforced through Sendmail.
+        code, text = self.rcpt_reply(gone)
+        self.assertEqual(code, 550, text)
+
+    def test_2_outbound_suppressed_recipient_refused_other_delivered(self):
+        refused_addr = "sm-refused@remote.test"
+        store_probe("suppress", self.milter.store, refused_addr, "userunknown")
+        refused = self.send([refused_addr, OTHER])
+        self.assertEqual(list(refused), [refused_addr], self.diagnostics())
+        code, text = refused[refused_addr]
+        self.assertEqual(code, 550)
+        self.assertRegex(text.decode(),
+                         r"^5\.1\.1 <sm-refused@remote\.test>\.\.\. "
+                         r"<sm-refused@remote\.test>: recipient suppressed "
+                         r"\(userunknown since \d{4}-\d\d-\d\d\)$")
+        delivered = wait_for(lambda: self.mx.messages_for(OTHER), what="delivery to " + OTHER)
+        self.assertEqual(delivered[0][1], [OTHER])
+        self.assertTrue(self.milter.log_has("outbound-refuse"))
+        wait_for(lambda: (store_probe("domain", self.milter.store, "remote.test") or {}).get(
+            "sent", 0) >= 1, what="recipients sent to remote.test to be counted")
+
+    def test_3_local_recipient_checked_by_full_address(self):
+        # For a local recipient Sendmail's {rcpt_addr} is only the local part
+        # ("nobody"); the milter checks the RCPT argument, which is whole.
+        local = "nobody@" + HOSTNAME
+        store_probe("suppress", self.milter.store, local, "userunknown")
+        code, text = self.rcpt_reply(local)
+        self.assertEqual(code, 550, text)
+        self.assertIn(b"<%s>: recipient suppressed" % local.encode(), text)
+
+    def test_4_monitor_mode_refuses_nothing(self):
+        watched = "sm-watched@remote.test"
+        store_probe("suppress", self.milter.store, watched, "userunknown")
+        self.assertIn(watched, self.send([watched]))
+        self.milter.settings["Mode"] = "monitor"
+        self.milter.write_conf()
+        self.milter.reload()
+        try:
+            self.assertEqual(self.send([watched]), {}, self.diagnostics())
+            wait_for(lambda: self.mx.messages_for(watched), what="delivery to " + watched)
+            self.assertTrue(self.milter.log_has("outbound-would-refuse"))
+        finally:
+            self.milter.settings["Mode"] = "enforce"
+            self.milter.write_conf()
+            self.milter.reload()
+        self.assertIn(watched, self.send([watched]))
+
+    def test_5_dsn_discarded_when_configured(self):
+        gone = "sm-discarded@remote.test"
+        self.milter.settings["InboundAction-Dsn"] = "discard"
+        self.milter.write_conf()
+        self.milter.reload()
+        try:
+            message = dsn("mx.remote.test", gone, "5.1.1", "550 5.1.1 user unknown")
+            self.assertEqual(self.send([SENDER], sender="", message=message), {})
+            self.wait_suppressed(gone, "the discarded DSN to be recorded")
+            wait_for(lambda: re.search(r"milter=bounce-milter, discard", self.sendmail.log()),
+                     what="Sendmail to log the milter's discard")
+        finally:
+            del self.milter.settings["InboundAction-Dsn"]
+            self.milter.write_conf()
+            self.milter.reload()
+        self.assertEqual(self.delivered_to_sender(gone), [])
+
+    def test_6_sendmail_own_dsn_does_not_reach_the_milter(self):
+        rejected = "sm-rejected-by-mx@remote.test"
+        self.mx.replies[rejected] = "550 5.1.1 <%s>: User unknown" % rejected
+        self.assertEqual(self.send([rejected]), {})
+        own_dsn = wait_for(lambda: self.delivered_to_sender(rejected),
+                           what="Sendmail's DSN to reach the sender")
+        self.assertEqual(own_dsn[0][0], "")
+        self.assertNotIn(b"X-Bounce-Classification", own_dsn[0][2])
+        self.assertIsNone(store_record(self.milter.store, rejected))
+
+    def diagnostics(self):
+        return "\n--- milter log ---\n%s\n--- sendmail log ---\n%s" % (
+            self.milter.log()[-6000:], self.sendmail.log()[-6000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
