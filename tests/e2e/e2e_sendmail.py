@@ -30,6 +30,7 @@ import unittest
 
 from harness import (FakeMx, Milter, dsn, free_port, make_workdir, plain_message,
                      port_open, store_probe, store_record, wait_for)
+from test_security import write_keys
 
 SENDMAIL_ROOT = os.environ.get("BM_SENDMAIL_ROOT", "/opt/bounce-milter-test/sendmail")
 SENDMAIL = os.path.join(SENDMAIL_ROOT, "usr/libexec/sendmail/sendmail")
@@ -37,6 +38,8 @@ CF_DIR = os.path.join(SENDMAIL_ROOT, "usr/share/sendmail/cf")
 HOSTNAME = "sendmail.test"  # Sendmail's own (local) domain
 
 SENDER = "news@mta.test"  # not local: its mail goes to the fake MX too
+SIGNED_SENDER = "signed@mta.test"  # its return path is signed (SignSenders)
+VERP = re.compile(r"^bounces\+[a-z2-7]{13}\+(.+)=(.+)@mta\.test$")
 OTHER = "sm-still-here@remote.test"
 
 # Runs Sendmail in new mount and UTS namespaces: own hostname, hosts and
@@ -216,8 +219,22 @@ class SendmailFlows(unittest.TestCase):
         cls.work = make_workdir("bm-e2e-sendmail-")
         cls.mx = FakeMx()
         cls.addClassCleanup(cls.mx.stop)
-        sock = os.path.join(cls.work, "milter.sock")
-        cls.milter = Milter(cls.work, {"Socket": "unix:" + sock})
+        # The deployment shape: the daemon runs as UserID, its socket (in a
+        # directory Sendmail considers safe) is handed to that user, mode 0660.
+        os.makedirs(os.path.join(cls.work, "run"))
+        sock = os.path.join(cls.work, "run", "bounce-milter.sock")
+        os.makedirs(os.path.join(cls.work, "store"))
+        shutil.chown(os.path.join(cls.work, "store"), "nobody", "nogroup")
+        keys = os.path.join(cls.work, "return-path.keys")
+        write_keys(keys)
+        shutil.chown(keys, "nobody", "nogroup")
+        cls.milter = Milter(cls.work, {
+            "Socket": "unix:" + sock,
+            "UserID": "nobody",
+            "ReturnPathKeys": keys,
+            "SignSenders": SIGNED_SENDER,
+            "BounceAddresses": "bounces+*@mta.test",
+        })
         cls.milter.start()
         cls.addClassCleanup(cls.stop_milter)
         cls.sendmail = Sendmail(cls.work, cls.mx.port, "local:" + sock)
@@ -341,6 +358,25 @@ class SendmailFlows(unittest.TestCase):
         self.assertEqual(own_dsn[0][0], "")
         self.assertNotIn(b"X-Bounce-Classification", own_dsn[0][2])
         self.assertIsNone(store_record(self.milter.store, rejected))
+
+    def test_7_signed_return_path_and_its_bounce_through_sendmail(self):
+        # smfi_chgfrom through Sendmail: the fake MX sees the signed sender.
+        verp_rcpt = "sm-verp@remote.test"
+        self.assertEqual(self.send([verp_rcpt], sender=SIGNED_SENDER), {})
+        got = wait_for(lambda: self.mx.messages_for(verp_rcpt), what="delivery to " + verp_rcpt)
+        return_path = got[0][0]
+        m = VERP.match(return_path)
+        self.assertIsNotNone(m, "not a signed return path: %r%s"
+                             % (return_path, self.diagnostics()))
+        self.assertEqual((m.group(1), m.group(2)), ("sm-verp", "remote.test"))
+        # The remote side accepted it and bounces later, over SMTP, to that
+        # address: the tag verifies the bounce.
+        report = dsn("mx.remote.test", verp_rcpt, "5.1.1", "550 5.1.1 user unknown")
+        self.assertEqual(self.send([return_path], sender="", message=report), {})
+        self.wait_suppressed(verp_rcpt, "the bounce to the signed address to be recorded")
+        self.assertRegex(self.milter.log(),
+                         r"inbound-trust .*trust=verified evidence=verp-tag .*recipient=%s"
+                         % re.escape(verp_rcpt))
 
     def diagnostics(self):
         return "\n--- milter log ---\n%s\n--- sendmail log ---\n%s" % (
