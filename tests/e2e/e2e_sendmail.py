@@ -18,6 +18,7 @@ down, since the manual tells Sendmail users the daemon learns only from
 bounces arriving over SMTP.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -247,6 +248,20 @@ class SendmailFlows(unittest.TestCase):
         if status != 0:
             raise AssertionError("milter exited with %s:\n%s" % (status, cls.milter.log()[-6000:]))
 
+    @contextlib.contextmanager
+    def reconfigured(self, settings):
+        """The milter with settings changed (SIGHUP), restored afterwards."""
+        before = dict(self.milter.settings)
+        self.milter.settings.update(settings)
+        self.milter.write_conf()
+        self.milter.reload()
+        try:
+            yield
+        finally:
+            self.milter.settings = before
+            self.milter.write_conf()
+            self.milter.reload()
+
     def send(self, recipients, sender=SENDER, message=None):
         """Returns the refused recipients {address: (code, text)}."""
         with self.sendmail.smtp() as smtp:
@@ -319,34 +334,20 @@ class SendmailFlows(unittest.TestCase):
         watched = "sm-watched@remote.test"
         store_probe("suppress", self.milter.store, watched, "userunknown")
         self.assertIn(watched, self.send([watched]))
-        self.milter.settings["Mode"] = "monitor"
-        self.milter.write_conf()
-        self.milter.reload()
-        try:
+        with self.reconfigured({"Mode": "monitor"}):
             self.assertEqual(self.send([watched]), {}, self.diagnostics())
             wait_for(lambda: self.mx.messages_for(watched), what="delivery to " + watched)
             self.assertTrue(self.milter.log_has("outbound-would-refuse"))
-        finally:
-            self.milter.settings["Mode"] = "enforce"
-            self.milter.write_conf()
-            self.milter.reload()
         self.assertIn(watched, self.send([watched]))
 
     def test_5_dsn_discarded_when_configured(self):
         gone = "sm-discarded@remote.test"
-        self.milter.settings["InboundAction-Dsn"] = "discard"
-        self.milter.write_conf()
-        self.milter.reload()
-        try:
+        with self.reconfigured({"InboundAction-Dsn": "discard"}):
             message = dsn("mx.remote.test", gone, "5.1.1", "550 5.1.1 user unknown")
             self.assertEqual(self.send([SENDER], sender="", message=message), {})
             self.wait_suppressed(gone, "the discarded DSN to be recorded")
-            wait_for(lambda: re.search(r"milter=bounce-milter, discard", self.sendmail.log()),
+            wait_for(lambda: "milter=bounce-milter, discard" in self.sendmail.log(),
                      what="Sendmail to log the milter's discard")
-        finally:
-            del self.milter.settings["InboundAction-Dsn"]
-            self.milter.write_conf()
-            self.milter.reload()
         self.assertEqual(self.delivered_to_sender(gone), [])
 
     def test_6_sendmail_own_dsn_does_not_reach_the_milter(self):
@@ -377,6 +378,18 @@ class SendmailFlows(unittest.TestCase):
         self.assertRegex(self.milter.log(),
                          r"inbound-trust .*trust=verified evidence=verp-tag .*recipient=%s"
                          % re.escape(verp_rcpt))
+
+    def test_8_outbound_by_sendmail_daemon_name(self):
+        # Sendmail sends {daemon_name} (DAEMON_OPTIONS Name=) at connect. With
+        # loopback no longer an outbound network, only that name makes the
+        # mail outbound.
+        named = "sm-named@remote.test"
+        store_probe("suppress", self.milter.store, named, "userunknown")
+        for daemons, refused in (("MTA", True), ("MSA", False)):
+            with self.reconfigured({"OutboundClients": "192.0.2.0/24",
+                                    "OutboundDaemons": daemons}):
+                self.assertEqual(named in self.send([named]), refused,
+                                 "OutboundDaemons " + daemons + self.diagnostics())
 
     def diagnostics(self):
         return "\n--- milter log ---\n%s\n--- sendmail log ---\n%s" % (
