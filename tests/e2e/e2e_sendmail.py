@@ -391,6 +391,24 @@ class SendmailFlows(unittest.TestCase):
                 self.assertEqual(named in self.send([named]), refused,
                                  "OutboundDaemons " + daemons + self.diagnostics())
 
+    def test_9_milter_down_tempfails_mail(self):
+        # contrib/sendmail.mc's F=T: no mail passes unfiltered while the
+        # daemon is down.
+        self.stop_milter()
+        try:
+            with self.sendmail.smtp() as smtp:
+                code, text = smtp.mail(SENDER)
+            self.assertEqual(code, 451, text)
+        finally:
+            # The stopped daemon leaves its socket file behind; without it,
+            # start() waits until the new daemon has created the socket.
+            os.unlink(self.milter.unix_socket())
+            self.milter.start()
+        try:
+            self.assertEqual(self.send([OTHER]), {})
+        except Exception as e:
+            raise AssertionError(str(e) + self.diagnostics())
+
     def diagnostics(self):
         return "\n--- milter log ---\n%s\n--- sendmail log ---\n%s" % (
             self.milter.log()[-6000:], self.sendmail.log()[-6000:])
