@@ -94,13 +94,21 @@ std::string SmtpCommandIn(std::string_view text) {
       {"[rcpt_to]", "RCPT"},                    {"[data]", "DATA"},
       {"[mail_from]", "MAIL"},                  {"rcpt to response", "RCPT"},
       {"but my name was rejected", "HELO"},     {"but sender was rejected", "MAIL"},
+      // qmail-remote ("does not like recipient", "failed after I sent the
+      // message", "but greeting failed") and the OpenSMTPD/DragonFly DMA
+      // wording ("did not like our RCPT TO", "... our final DATA").
+      {"does not like recipient", "RCPT"},      {"failed after i sent the message", "DATA"},
+      {"but greeting failed", "CONN"},          {"did not like our rcpt to", "RCPT"},
+      {"did not like our final data", "DATA"},  {"did not like our data", "DATA"},
+      {"did not like our mail from", "MAIL"},
   };
   std::size_t best = std::string_view::npos;
   std::string_view command;
   // Every phrase has one of these words (as written by MTAs, in lower case
   // or capitalised); most texts have none of them.
-  static constexpr std::string_view kAnchors[] = {"eply", "fter", "ommand", "[", "esponse",
-                                                  "ejected", "EPLY", "FTER", "OMMAND", "ESPONSE"};
+  static constexpr std::string_view kAnchors[] = {"eply",   "fter",    "ommand", "[",
+                                                  "esponse", "ejected", "like",   "reeting",
+                                                  "EPLY",   "FTER",    "OMMAND", "ESPONSE"};
   bool anchored = false;
   for (std::string_view a : kAnchors) anchored = anchored || text.find(a) != std::string_view::npos;
   if (anchored) {

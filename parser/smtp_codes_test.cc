@@ -56,5 +56,17 @@ TEST(SmtpCodesTest, SmtpCommand) {
   EXPECT_EQ(SmtpCommandIn("550 user unknown"), "");
 }
 
+TEST(SmtpCodesTest, SmtpCommandInQmailAndDmaWording) {
+  EXPECT_EQ(SmtpCommandIn("192.0.2.1 does not like recipient. Remote host said: 550 no"), "RCPT");
+  EXPECT_EQ(SmtpCommandIn("192.0.2.1 failed after I sent the message. Remote host said: 554"),
+            "DATA");
+  EXPECT_EQ(SmtpCommandIn("Connected to 192.0.2.1 but greeting failed. Remote host said: 421"),
+            "CONN");
+  EXPECT_EQ(SmtpCommandIn("mx.example.org [192.0.2.1] did not like our RCPT TO: 550 no"), "RCPT");
+  EXPECT_EQ(SmtpCommandIn("mx.example.org [192.0.2.1] did not like our final DATA: 554 no"),
+            "DATA");
+  EXPECT_EQ(SmtpCommandIn("I would like to inform you: 550 user unknown"), "");
+}
+
 }  // namespace
 }  // namespace bm
