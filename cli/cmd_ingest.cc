@@ -18,7 +18,8 @@ namespace {
 constexpr std::size_t kEventsPerBatch = 500;
 
 constexpr const char* kIngestHelp =
-    "Usage: bouncectl ingest [--db PATH] [--rules FILE] [--json] [-v] PATH... | -\n"
+    "Usage: bouncectl ingest [--db PATH] [--config FILE] [--rules FILE] [--json] [-v]\n"
+    "                        PATH... | -\n"
     "\n"
     "Decodes every message found at each PATH, classifies each recipient with\n"
     "the rule table and records the bounces and complaints in the store under\n"
@@ -30,7 +31,8 @@ constexpr const char* kIngestHelp =
     "Messages that are not bounces are counted and skipped.\n"
     "\n"
     "Options:\n"
-    "  --rules FILE  rules file instead of the embedded default table\n"
+    "  --rules FILE  rules file (default: the configuration's RulesFile, else\n"
+    "                the embedded table)\n"
     "  -v            one line per message: kind and events recorded\n"
     "  --json        print the summary as one JSON object\n"
     "\n"
@@ -49,13 +51,12 @@ int RunIngest(const Args& raw) {
   if (!args.ok()) return UsageError("ingest", args.status().message(), kIngestHelp);
   if (args->help) return std::fputs(kIngestHelp, stdout), kExitOk;
   if (args->positional.empty()) return UsageError("ingest", "no PATH given", kIngestHelp);
-  std::shared_ptr<const RuleTable> rules = RuleTable::Default();
-  if (args->values.count("--rules")) {
-    auto loaded = RuleTable::LoadFile(args->Value("--rules"));
-    if (!loaded.ok()) return Fail("ingest", loaded.status().message());
-    rules = *loaded;
-  }
-  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
+  Result<std::shared_ptr<const Config>> config = LoadCliConfig(*args);
+  if (!config.ok()) return Fail("ingest", config.status().ToString());
+  Result<std::shared_ptr<const RuleTable>> rules =
+      RuleTable::LoadFileOrDefault(args->Value("--rules", (*config)->rules_file));
+  if (!rules.ok()) return Fail("ingest", rules.status().message());
+  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, **config, /*read_only=*/false);
   if (!store.ok()) return Fail("ingest", store.status().ToString());
 
   const ParseLimits limits;
@@ -85,7 +86,7 @@ int RunIngest(const Args& raw) {
     }
     ++counts.bounces;
     std::vector<BounceEvent> events =
-        EventsFromReport(*report, ClassifyReport(*report, *rules), NowSeconds());
+        EventsFromReport(*report, ClassifyReport(*report, **rules), NowSeconds());
     if (verbose) {
       std::printf("%s: %s, %zu event(s)\n", name.c_str(),
                   std::string(ReportKindName(report->kind)).c_str(), events.size());

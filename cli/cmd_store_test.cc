@@ -222,6 +222,57 @@ TEST_F(BouncectlStoreTest, TemporaryManualSuppressionAndListFilters) {
   EXPECT_EQ(Run("stats --json").status, kExitOk);
 }
 
+// One transient bounce (4.2.2 mailbox full) for kim@example.org.
+constexpr const char* kSoftBounce =
+    "From: MAILER-DAEMON@mx.example.net\n"
+    "To: sender@example.com\n"
+    "Subject: Undelivered Mail\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+    "\n"
+    "--B\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "Mailbox full.\n"
+    "--B\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mx.example.net\n"
+    "\n"
+    "Final-Recipient: rfc822; kim@example.org\n"
+    "Action: failed\n"
+    "Status: 4.2.2\n"
+    "Diagnostic-Code: smtp; 452 4.2.2 Mailbox full\n"
+    "--B--\n";
+
+TEST_F(BouncectlStoreTest, StorePathAndPolicyComeFromTheDaemonsConfigFile) {
+  const std::string message = dir_.Sub("soft.eml");
+  std::ofstream(message) << kSoftBounce;
+  const std::string conf = dir_.Sub("bounce-milter.conf");
+  std::ofstream(conf) << "StorePath " << dir_.Sub("from-conf") << "\nSoftBounceThreshold 1\n";
+
+  // The file's StorePath (no --db) and its threshold of 1: one soft bounce suppresses.
+  CommandResult r = RunBouncectl("ingest --config " + conf + " " + message);
+  ASSERT_EQ(r.status, kExitOk) << r.output;
+  r = RunBouncectl("check --config " + conf + " kim@example.org");
+  EXPECT_EQ(r.status, kExitFound) << r.output;
+  EXPECT_NE(r.output.find("suppressed-temporary"), std::string::npos) << r.output;
+
+  // The built-in policy (threshold 3) in the --db store: counted, not suppressed.
+  ASSERT_EQ(Run("ingest --config /dev/null " + message).status, kExitOk);
+  EXPECT_EQ(Run("check --config /dev/null kim@example.org").status, kExitNotFound);
+  // --db wins over StorePath.
+  EXPECT_EQ(Run("check --config " + conf + " kim@example.org").status, kExitNotFound);
+
+  const std::string bad = dir_.Sub("bad.conf");
+  std::ofstream(bad) << "# policy\nSoftBounceThreshold 0\n";
+  r = Run("ingest --config " + bad + " " + message);
+  EXPECT_EQ(r.status, kExitError);
+  EXPECT_NE(r.output.find(bad + ":2: SoftBounceThreshold: 0 is out of range"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(Run("expire --config " + dir_.Sub("missing.conf")).status, kExitError);
+}
+
 TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
   CommandResult r = Run("list");
   EXPECT_EQ(r.status, kExitError);

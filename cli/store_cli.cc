@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "milter/config_store.h"
+
 namespace bm::cli {
 namespace {
 
@@ -47,7 +49,7 @@ Result<ParsedArgs> ParseArgs(const Args& args, const std::vector<std::string_vie
       value = a.substr(eq + 1);
       has_inline_value = true;
     }
-    if (name == "--db" || Contains(value_options, name)) {
+    if (name == "--db" || name == "--config" || Contains(value_options, name)) {
       if (!has_inline_value) {
         if (i + 1 >= args.size()) return Status::InvalidArgument("option " + name + " needs a value");
         value = args[++i];
@@ -62,18 +64,31 @@ Result<ParsedArgs> ParseArgs(const Args& args, const std::vector<std::string_vie
   return out;
 }
 
-std::string StorePath(const ParsedArgs& args) {
-  if (auto it = args.values.find("--db"); it != args.values.end()) return it->second;
-  if (const char* env = std::getenv("BOUNCECTL_DB"); env != nullptr && *env != '\0') return env;
-  return kDefaultStorePath;
+Result<std::shared_ptr<const Config>> LoadCliConfig(const ParsedArgs& args) {
+  std::string named = args.Value("--config");
+  if (const char* env = std::getenv("BOUNCECTL_CONFIG");
+      named.empty() && env != nullptr && *env != '\0') {
+    named = env;
+  }
+  return LoadConfigFileOrDefaults(ConfigFileToRead(named));
 }
 
-Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, bool read_only) {
-  StoreOptions options;
-  options.path = StorePath(args);
+Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, const Config& config,
+                                               bool read_only) {
+  StoreOptions options = StoreOptionsFromConfig(config);
+  if (const char* env = std::getenv("BOUNCECTL_DB"); env != nullptr && *env != '\0') {
+    options.path = env;
+  }
+  options.path = args.Value("--db", options.path);
   options.read_only = read_only;
   options.expire_interval_s = 0;
   return Store::Open(options);
+}
+
+Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, bool read_only) {
+  Result<std::shared_ptr<const Config>> config = LoadCliConfig(args);
+  if (!config.ok()) return config.status();
+  return OpenStoreForCli(args, **config, read_only);
 }
 
 std::int64_t NowSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }

@@ -1,6 +1,7 @@
 // Helpers shared by the store subcommands of bouncectl (ingest, check, show,
 // list, unblock, suppress, expire, export, import, stats, verify-store):
-// option parsing, opening the store named by --db, and output formatting.
+// option parsing, the configuration shared with the daemon, opening the
+// store, and error output.
 #ifndef BM_CLI_STORE_CLI_H_
 #define BM_CLI_STORE_CLI_H_
 
@@ -14,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "common/status.h"
+#include "milter/config.h"
 #include "store/store.h"
 
 namespace bm::cli {
@@ -32,16 +34,25 @@ struct ParsedArgs {
 };
 
 // Errors: kInvalidArgument naming the unknown option or the missing value.
-// "--db" and "--json" are accepted by every store command and need not be listed.
+// "--db", "--config" and "--json" are accepted by every store command and
+// need not be listed.
 Result<ParsedArgs> ParseArgs(const Args& args, const std::vector<std::string_view>& value_options,
                              const std::vector<std::string_view>& flag_options);
 
-// The store path: --db, else $BOUNCECTL_DB, else kDefaultStorePath.
-std::string StorePath(const ParsedArgs& args);
+// The daemon's configuration file, for its StorePath and store policy keys
+// (docs/bounce-milter.conf.md): --config FILE, else $BOUNCECTL_CONFIG, else
+// /etc/bounce-milter.conf when it exists, else the built-in defaults.
+// Errors: those of LoadConfigFile ("file:line: message").
+Result<std::shared_ptr<const Config>> LoadCliConfig(const ParsedArgs& args);
 
-// Opens the store for a command (read_only for commands that only read; a
-// read-only open of a missing store is an error). The writer of a writable
-// store does not run periodic expiry: `bouncectl expire` does that.
+// Opens the store for a command: at --db, else $BOUNCECTL_DB, else the
+// configuration's StorePath, with the configuration's policy and address
+// normalisation. read_only for commands that only read (a read-only open of
+// a missing store is an error). The writer of a writable store does not run
+// periodic expiry: `bouncectl expire` does that.
+Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, const Config& config,
+                                               bool read_only);
+// The same, loading the configuration with LoadCliConfig.
 Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, bool read_only);
 
 std::int64_t NowSeconds();

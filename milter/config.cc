@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "common/file_util.h"
 #include "milter/config_values.h"
@@ -196,8 +198,44 @@ Status SetReturnPathPrefix(Config& c, std::string_view v) {
   return Status::Ok();
 }
 
+// Reason names as the rule table writes them: lower-case letters, digits,
+// '-' and '_'. A name no rule produces is allowed (a custom rules file may
+// add it later) but never matches.
+template <auto Field>
+Status SetReasonList(Config& c, std::string_view v) {
+  constexpr std::size_t kMaxReasons = 64;
+  constexpr std::size_t kMaxReasonBytes = 32;
+  std::vector<std::string> reasons = SplitList(v);
+  if (reasons.size() > kMaxReasons) {
+    return Status::InvalidArgument("more than " + std::to_string(kMaxReasons) + " reasons");
+  }
+  for (const std::string& reason : reasons) {
+    bool ok = reason.size() <= kMaxReasonBytes;
+    for (char ch : reason) {
+      ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_');
+    }
+    if (!ok) {
+      return Status::InvalidArgument("'" + reason +
+                                     "' is not a reason name (lower-case letters, digits, "
+                                     "'-', '_'; at most 32)");
+    }
+  }
+  c.*Field = std::move(reasons);
+  return Status::Ok();
+}
+
+Status SetLocalPartCase(Config& c, std::string_view v) {
+  return SetChoice<&Config::fold_local_part_case>(c, v, "insensitive", "sensitive");
+}
+
 constexpr std::size_t kKiB = 1024;
 constexpr std::size_t kMiB = 1024 * kKiB;
+
+// store/policy.h's default (config_store_test checks that they agree).
+constexpr const char* kDefaultSenderBlamedReasons =
+    "blocked, spamdetected, policyviolation, authfailure, badreputation, requireptr, rejected, "
+    "securityerror, virusdetected, contenterror, notcompliantrfc, speeding, toomanyconn, "
+    "failedstarttls, norelaying, syntaxerror, mesgtoobig, exceedlimit";
 
 // THE key table. Order = order in the docs and in the default config file.
 const ConfigKey kKeys[] = {
@@ -225,12 +263,61 @@ const ConfigKey kKeys[] = {
      "file.",
      &SetString<&Config::pid_file>, false},
     {"StorePath", "path", "/var/lib/bounce-milter/store", "",
-     "Directory of the LMDB suppression store shared with bouncectl. Created when missing.",
+     "Directory of the LMDB suppression store. Created when missing. bouncectl uses it too "
+     "unless given --db.",
      &SetString<&Config::store_path>, false},
     {"StoreRetryInterval", "seconds", "10", "1 to 3600",
      "When the store cannot be opened, the daemon keeps running, applies On-StoreError, and "
      "tries again at most this often.",
      &SetInt<&Config::store_retry_seconds, 1, 3600>, false},
+    {"SoftBounceThreshold", "integer", "3", "1 to 32",
+     "Soft (transient) bounces of one address within SoftBounceWindow that make it "
+     "suppressed-temporary for TemporarySuppressionPeriod. This key and the ones down to "
+     "MaxDiagnosticSize are the store's policy, which bouncectl reads from this file too "
+     "(docs/bounce-milter.conf.md, STORE POLICY).",
+     &SetInt<&Config::soft_bounce_threshold, 1, 32>, false},
+    {"SoftBounceWindow", "days", "7", "1 to 3650",
+     "Soft bounces older than this many days no longer count towards SoftBounceThreshold.",
+     &SetInt<&Config::soft_bounce_window_days, 1, 3650>, false},
+    {"TemporarySuppressionPeriod", "days", "14", "1 to 3650",
+     "How long a suppressed-temporary address stays suppressed; the suppression then lifts "
+     "itself. Applies to suppressions made after the change.",
+     &SetInt<&Config::temporary_suppression_days, 1, 3650>, false},
+    {"SuppressOnComplaint", "yes|no", "yes", "",
+     "yes: an ARF complaint (feedback report) suppresses the address permanently. no: "
+     "complaints are only counted.",
+     &SetBool<&Config::suppress_on_complaint>, false},
+    {"SenderBlamedReasons", "list of reasons", kDefaultSenderBlamedReasons,
+     "at most 64 names of lower-case letters, digits, '-', '_'",
+     "Bounce reasons that blame the sender (its IP address, domain, content or "
+     "authentication) rather than the recipient: such a bounce never suppresses the address "
+     "and is counted per receiving domain instead. Reason names are those of the rule table "
+     "(docs/rules.md); a name may not also be in NoChangeReasons.",
+     &SetReasonList<&Config::sender_blamed_reasons>, false},
+    {"NoChangeReasons", "list of reasons", "vacation, delivered, feedback",
+     "at most 64 names of lower-case letters, digits, '-', '_'",
+     "Bounce reasons that say the mail was or will be read (auto-replies, delivery "
+     "notices): the address record is left unchanged.",
+     &SetReasonList<&Config::no_change_reasons>, false},
+    {"DomainHostUnknownThreshold", "integer", "3", "0 to 1000000",
+     "hostunknown hard bounces from this many different addresses of one domain suppress the "
+     "whole domain (a domain entry, lifted with `bouncectl unblock --domain`). 0: bounces "
+     "never create domain entries.",
+     &SetInt<&Config::domain_hostunknown_threshold, 0, 1000000>, false},
+    {"LocalPartCase", "insensitive|sensitive", "insensitive", "",
+     "insensitive: User@example.com and user@example.com are one record (ASCII letters of "
+     "the local part folded to lower case). sensitive: they are two. Domains are always "
+     "compared case-insensitively. Records keep the key they were written under: choose "
+     "before the store fills up.",
+     &SetLocalPartCase, false},
+    {"EventRetention", "days", "365", "0 to 36500",
+     "Events of the store's log (bounces, complaints, unblocks, imports, expiries) older "
+     "than this are deleted by the periodic expiry. 0 keeps every event. Address records "
+     "are never deleted by it.",
+     &SetInt<&Config::event_retention_days, 0, 36500>, false},
+    {"MaxDiagnosticSize", "size", "512", "64 to 64K",
+     "Bytes of a bounce's diagnostic text kept in the address record; longer texts are cut.",
+     &SetSize<&Config::max_diagnostic_bytes, 64, 64 * kKiB>, false},
     {"RulesFile", "path", "", "",
      "Classification rules (docs/rules.md). Empty: the rules built into the daemon. Re-read "
      "on SIGHUP; a broken file is logged and the rules in use stay.",
@@ -402,6 +489,18 @@ const ConfigKey* FindKey(std::string_view name, std::size_t* index) {
   return nullptr;
 }
 
+// A reason may be sender-blamed or no-change, not both: the store would
+// apply whichever it checks first.
+std::optional<std::string> ReasonInBothLists(const Config& c) {
+  for (const std::string& reason : c.sender_blamed_reasons) {
+    if (std::find(c.no_change_reasons.begin(), c.no_change_reasons.end(), reason) !=
+        c.no_change_reasons.end()) {
+      return reason;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view ErrorActionName(ErrorAction a) {
@@ -438,14 +537,14 @@ Config DefaultConfig() {
 Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view text,
                                                        std::string_view source_name) {
   auto config = std::make_shared<Config>(DefaultConfig());
-  std::vector<bool> seen(kKeyCount, false);
+  std::vector<int> line_of(kKeyCount, 0);  // 0 = not set in the file
   int line_number = 0;
+  auto error = [&](const std::string& message) {
+    return Status::InvalidArgument(std::string(source_name) + ":" +
+                                   std::to_string(line_number) + ": " + message);
+  };
   for (std::string_view line : SplitLines(text)) {
     ++line_number;
-    auto error = [&](const std::string& message) {
-      return Status::InvalidArgument(std::string(source_name) + ":" +
-                                     std::to_string(line_number) + ": " + message);
-    };
     std::string_view content = Trim(StripComment(line));
     if (content.empty()) continue;
     std::size_t blank = content.find_first_of(" \t");
@@ -455,11 +554,19 @@ Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view text,
     std::size_t index = 0;
     const ConfigKey* key = FindKey(name, &index);
     if (key == nullptr) return error("unknown key '" + std::string(name) + "'");
-    if (seen[index]) return error("key '" + std::string(key->name) + "' set twice");
-    seen[index] = true;
+    if (line_of[index] != 0) return error("key '" + std::string(key->name) + "' set twice");
+    line_of[index] = line_number;
     Status s = key->set(*config, value);
     if (!s.ok()) return error(std::string(key->name) + ": " + s.message());
     config->raw_values[index] = std::string(value);
+  }
+  if (std::optional<std::string> overlap = ReasonInBothLists(*config)) {
+    std::size_t sender_blamed = 0, no_change = 0;
+    FindKey("SenderBlamedReasons", &sender_blamed);
+    FindKey("NoChangeReasons", &no_change);
+    line_number = std::max(line_of[sender_blamed], line_of[no_change]);
+    return error("reason '" + *overlap +
+                 "' is in both SenderBlamedReasons and NoChangeReasons");
   }
   return std::shared_ptr<const Config>(std::move(config));
 }
@@ -468,6 +575,17 @@ Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path) {
   Result<std::string> text = ReadFileBounded(path, 1 * kMiB);
   if (!text.ok()) return text.status();
   return LoadConfigString(*text, path);
+}
+
+Result<std::shared_ptr<const Config>> LoadConfigFileOrDefaults(const std::string& path) {
+  if (path.empty()) return std::shared_ptr<const Config>(std::make_shared<Config>(DefaultConfig()));
+  return LoadConfigFile(path);
+}
+
+std::string ConfigFileToRead(const std::string& named) {
+  if (!named.empty()) return named;
+  std::error_code ec;
+  return std::filesystem::exists(kDefaultConfigPath, ec) ? kDefaultConfigPath : "";
 }
 
 std::vector<std::string_view> RestartOnlyChanges(const Config& a, const Config& b) {

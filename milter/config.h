@@ -9,7 +9,8 @@
 // all come from that table.
 //
 // Loading is all-or-nothing: the first bad line rejects the whole file with
-// "file:line: message". A loaded Config is immutable; the daemon shares it
+// "file:line: message". Checks that involve two keys (a reason listed both
+// as sender-blamed and as no-change) name the line of the later one. A loaded Config is immutable; the daemon shares it
 // between threads as std::shared_ptr<const Config>.
 #ifndef BM_MILTER_CONFIG_H_
 #define BM_MILTER_CONFIG_H_
@@ -46,6 +47,19 @@ struct Config {
   std::uint32_t socket_mode = 0;
   std::string pid_file;
   std::string store_path;
+  // The store's bounce policy and record options (store/policy.h,
+  // store/store.h); StoreOptionsFromConfig() (milter/config_store.h) hands
+  // them to the store, in the daemon and in bouncectl alike.
+  int soft_bounce_threshold = 0;
+  int soft_bounce_window_days = 0;
+  int temporary_suppression_days = 0;
+  bool suppress_on_complaint = true;
+  std::vector<std::string> sender_blamed_reasons;
+  std::vector<std::string> no_change_reasons;
+  int domain_hostunknown_threshold = 0;
+  bool fold_local_part_case = true;
+  int event_retention_days = 0;  // 0 keeps every event
+  std::size_t max_diagnostic_bytes = 0;
   std::string rules_file;  // empty = the embedded default rules
   Mode mode = Mode::kEnforce;
   ErrorAction on_store_error = ErrorAction::kTempfail;
@@ -117,12 +131,21 @@ std::span<const ConfigKey> ConfigKeys();
 // Every key at its default.
 Config DefaultConfig();
 
+// The file the daemon and bouncectl read when none is named.
+inline constexpr const char* kDefaultConfigPath = "/etc/bounce-milter.conf";
+
+// The configuration file to read: `named` when not empty, else
+// kDefaultConfigPath when it exists, else "" (the built-in defaults).
+std::string ConfigFileToRead(const std::string& named);
+
 // Parses config text; source_name is used in "name:line: message" errors.
 Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view text,
                                                        std::string_view source_name);
 // Reads (bounded, 1 MiB) and parses a file. Errors: kNotFound, kIOError,
 // kInvalidArgument ("path:line: message").
 Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
+// LoadConfigFile(path), or DefaultConfig() when path is empty.
+Result<std::shared_ptr<const Config>> LoadConfigFileOrDefaults(const std::string& path);
 
 // Names of the keys whose value differs between a and b and that need a
 // restart to take effect (for the reload log line).

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -27,7 +26,6 @@
 namespace bm {
 namespace {
 
-constexpr const char* kDefaultConfigPath = "/etc/bounce-milter.conf";
 constexpr int kExitUsage = 64;
 constexpr int kExitConfig = 78;
 
@@ -66,13 +64,10 @@ void Usage(std::FILE* out) {
       out);
 }
 
-// The config file to read: -c, else the default path when it exists, else
-// none (built-in defaults). Evaluated again on SIGHUP, so creating the
-// default file and sending SIGHUP takes it into use.
+// Evaluated again on SIGHUP, so creating the default file and sending
+// SIGHUP takes it into use.
 std::string ConfigPathToUse(const Options& options) {
-  if (!options.config_path.empty()) return options.config_path;
-  std::error_code ec;
-  return std::filesystem::exists(kDefaultConfigPath, ec) ? kDefaultConfigPath : "";
+  return ConfigFileToRead(options.config_path);
 }
 
 void Reload(PolicyHolder& holder, const Options& options) {
@@ -162,7 +157,7 @@ int Run(const Options& options) {
     return 1;
   }
   PolicyHolder holder(policy);
-  StoreAccess store(config.store_path, config.store_retry_seconds);
+  StoreAccess store(config);
   Filter filter(holder, store, [] { return static_cast<std::int64_t>(std::time(nullptr)); });
   if (!(s = RegisterMilterCallbacks(filter)).ok()) {
     spdlog::critical("{}", s.ToString());
@@ -197,6 +192,10 @@ int Run(const Options& options) {
                  policy->rules->size());
     rc = smfi_main() == MI_SUCCESS ? 0 : 1;
   }
+  // libmilter has stopped accepting; commands already running in its
+  // workers may still be in the store: Close() waits for them.
+  store.Close();
+  if (!(s = RemoveUnixSocket(config.socket)).ok()) spdlog::warn("{}", s.ToString());
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
   spdlog::info("bounce-milter stopped");
   return rc;

@@ -18,11 +18,17 @@
 
 namespace bm {
 
-struct Policy {
+// Named ServingPolicy so that its implicit constructors and destructor do
+// not share mangled names with the store's bm::Policy (store/policy.h): both
+// types live in the daemon, and the linker keeps one definition per name.
+// Code in milter/ calls it Policy (the alias), so no file may include both
+// this header and store/policy.h.
+struct ServingPolicy {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const RuleTable> rules;
   std::shared_ptr<const BounceVerifier> verifier;  // never null after LoadPolicy
 };
+using Policy = ServingPolicy;
 
 // Loads the config file (or the defaults when config_path is empty) and the
 // rules it names (or the embedded rules). All or nothing: any error returns

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 namespace bm {
 namespace {
@@ -39,6 +40,16 @@ Result<UserIds> LookupUser(const std::string& spec) {
   return ids;
 }
 
+// The path of a unix:/PATH or local:/PATH spec; nullopt for inet sockets.
+std::optional<std::string> UnixSocketPath(std::string_view socket_spec) {
+  std::size_t colon = socket_spec.find(':');
+  std::string_view scheme = socket_spec.substr(0, colon);
+  if (colon == std::string_view::npos || (scheme != "unix" && scheme != "local")) {
+    return std::nullopt;
+  }
+  return std::string(socket_spec.substr(colon + 1));
+}
+
 }  // namespace
 
 Status Daemonize(bool keep_stderr) {
@@ -66,16 +77,25 @@ Status WritePidFile(const std::string& path) {
 
 Status SetSocketPermissions(std::string_view socket_spec, const std::string& owner,
                             unsigned mode) {
-  std::size_t colon = socket_spec.find(':');
-  std::string_view scheme = socket_spec.substr(0, colon);
-  if (scheme != "unix" && scheme != "local") return Status::Ok();
-  std::string path(socket_spec.substr(colon + 1));
+  std::optional<std::string> unix_path = UnixSocketPath(socket_spec);
+  if (!unix_path) return Status::Ok();
+  const std::string& path = *unix_path;
   if (!owner.empty()) {
     Result<UserIds> ids = LookupUser(owner);
     if (!ids.ok()) return ids.status();
     if (chown(path.c_str(), ids->uid, ids->gid) != 0) return Errno("chown " + path);
   }
   if (chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) return Errno("chmod " + path);
+  return Status::Ok();
+}
+
+Status RemoveUnixSocket(std::string_view socket_spec) {
+  std::optional<std::string> path = UnixSocketPath(socket_spec);
+  if (!path) return Status::Ok();
+  struct stat st;
+  if (lstat(path->c_str(), &st) != 0) return Status::Ok();
+  if (!S_ISSOCK(st.st_mode)) return Status::Ok();
+  if (unlink(path->c_str()) != 0 && errno != ENOENT) return Errno("unlink " + *path);
   return Status::Ok();
 }
 

@@ -1,64 +1,101 @@
 #include "milter/store_access.h"
 
 #include <ctime>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "milter/config_store.h"
 #include "store/ingest.h"
 #include "store/store.h"
 
 namespace bm {
 
+namespace {
+
+std::unique_ptr<const StoreOptions> OptionsAt(std::string path) {
+  auto options = std::make_unique<StoreOptions>();
+  options->path = std::move(path);
+  return options;
+}
+
+}  // namespace
+
+StoreAccess::StoreAccess(const Config& config)
+    : StoreAccess(std::make_unique<const StoreOptions>(StoreOptionsFromConfig(config)),
+                  config.store_retry_seconds) {}
+
 StoreAccess::StoreAccess(std::string path, int retry_seconds)
-    : path_(std::move(path)), retry_seconds_(retry_seconds) {}
+    : StoreAccess(OptionsAt(std::move(path)), retry_seconds) {}
+
+StoreAccess::StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds)
+    : options_(std::move(options)), retry_seconds_(retry_seconds) {}
 
 StoreAccess::~StoreAccess() = default;
 
-Status StoreAccess::Open() {
-  Result<Store*> store = Get();
-  return store.ok() ? Status::Ok() : store.status();
+Status StoreAccess::Open() { return OpenIfDue(); }
+
+void StoreAccess::Close() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  closed_ = true;
+  if (store_ == nullptr) return;
+  store_.reset();
+  spdlog::info("store {} closed", options_->path);
 }
 
-Result<Store*> StoreAccess::Get() {
-  if (Store* ready = ready_.load(std::memory_order_acquire)) return ready;
-  std::lock_guard<std::mutex> lock(open_mu_);
-  if (store_ != nullptr) return store_.get();
+Status StoreAccess::OpenIfDue() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
+  if (store_ != nullptr) return Status::Ok();
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   if (last_attempt_ != 0 && now - last_attempt_ < retry_seconds_) {
-    return Status::Unavailable("store " + path_ + " could not be opened; next attempt within " +
+    return Status::Unavailable("store " + options_->path +
+                               " could not be opened; next attempt within " +
                                std::to_string(retry_seconds_) + "s");
   }
   last_attempt_ = now;
-  StoreOptions options;
-  options.path = path_;
-  Result<std::unique_ptr<Store>> opened = Store::Open(options);
+  Result<std::unique_ptr<Store>> opened = Store::Open(*options_);
   if (!opened.ok()) {
-    return Status::Unavailable("store " + path_ + ": " + opened.status().ToString());
+    return Status::Unavailable("store " + options_->path + ": " + opened.status().ToString());
   }
   store_ = std::move(*opened);
-  ready_.store(store_.get(), std::memory_order_release);
-  spdlog::info("store {} open", path_);
-  return store_.get();
+  spdlog::info("store {} open", options_->path);
+  return Status::Ok();
+}
+
+template <typename Fn>
+auto StoreAccess::WithStore(Fn&& fn) {
+  using Return = decltype(fn(std::declval<Store&>()));
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (store_ != nullptr) return Return(fn(*store_));
+  }
+  Status opened = OpenIfDue();
+  if (!opened.ok()) return Return(opened);
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  // Closed between the open and this lock: only at shutdown.
+  if (store_ == nullptr) return Return(Status::Unavailable("store " + options_->path + " is closed"));
+  return Return(fn(*store_));
 }
 
 Result<RecipientStatus> StoreAccess::Check(std::string_view address, std::int64_t now) {
-  Result<Store*> store = Get();
-  if (!store.ok()) return store.status();
-  Result<LookupResult> found = (*store)->Lookup(address, now);
-  if (!found.ok()) {
-    // An address that does not normalise cannot be suppressed.
-    if (found.status().code() == Status::Code::kInvalidArgument) return RecipientStatus();
-    return found.status();
-  }
-  RecipientStatus status;
-  status.refused = found->suppressed;
-  status.temporary = found->temporary;
-  status.state = found->domain_level ? "domain-suppressed"
-                                     : std::string(AddressStateName(found->state));
-  status.reason = found->reason;
-  status.since = found->since;
-  status.until = found->until;
-  return status;
+  return WithStore([&](Store& store) -> Result<RecipientStatus> {
+    Result<LookupResult> found = store.Lookup(address, now);
+    if (!found.ok()) {
+      // An address that does not normalise cannot be suppressed.
+      if (found.status().code() == Status::Code::kInvalidArgument) return RecipientStatus();
+      return found.status();
+    }
+    RecipientStatus status;
+    status.refused = found->suppressed;
+    status.temporary = found->temporary;
+    status.state = found->domain_level ? "domain-suppressed"
+                                       : std::string(AddressStateName(found->state));
+    status.reason = found->reason;
+    status.since = found->since;
+    status.until = found->until;
+    return status;
+  });
 }
 
 Status StoreAccess::RecordReport(const BounceReport& report,
@@ -66,51 +103,52 @@ Status StoreAccess::RecordReport(const BounceReport& report,
                                  std::int64_t now) {
   std::vector<BounceEvent> events = EventsFromReport(report, classified, now);
   if (events.empty()) return Status::Ok();
-  Result<Store*> store = Get();
-  if (!store.ok()) return store.status();
-  if (events.size() == 1) return (*store)->Record(std::move(events));
-  std::vector<BounceEvent> copy = events;
-  Status s = (*store)->Record(std::move(copy));
-  if (s.code() != Status::Code::kInvalidArgument) return s;
-  // One event the store refuses (an address that does not normalise) must not
-  // make the MTA retry the whole bounce forever: record the others one by one.
-  for (BounceEvent& event : events) {
-    std::string address = event.address;
-    Status one = (*store)->Record({std::move(event)});
-    if (one.code() == Status::Code::kInvalidArgument) {
-      spdlog::warn("bounce recipient not recorded: {}", one.ToString());
-    } else if (!one.ok()) {
-      return one;
+  return WithStore([&](Store& store) -> Status {
+    if (events.size() == 1) return store.Record(std::move(events));
+    std::vector<BounceEvent> copy = events;
+    Status s = store.Record(std::move(copy));
+    if (s.code() != Status::Code::kInvalidArgument) return s;
+    // One event the store refuses (an address that does not normalise) must
+    // not make the MTA retry the whole bounce forever: record the others one
+    // by one.
+    for (BounceEvent& event : events) {
+      Status one = store.Record({std::move(event)});
+      if (one.code() == Status::Code::kInvalidArgument) {
+        spdlog::warn("bounce recipient not recorded: {}", one.ToString());
+      } else if (!one.ok()) {
+        return one;
+      }
     }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 Status StoreAccess::CountSent(std::string_view domain, std::uint64_t recipients) {
-  Result<Store*> store = Get();
-  if (!store.ok()) return store.status();
-  (*store)->CountSent(domain, recipients);
-  return Status::Ok();
+  return WithStore([&](Store& store) {
+    store.CountSent(domain, recipients);
+    return Status::Ok();
+  });
 }
 
 Status StoreAccess::RecordSent(std::string_view message_id,
                                const std::vector<std::string>& recipients,
                                std::int64_t ttl_seconds, std::int64_t now) {
-  Result<Store*> store = Get();
-  if (!store.ok()) return store.status();
-  (*store)->RecordSent(message_id, recipients, ttl_seconds, now);
-  return Status::Ok();
+  return WithStore([&](Store& store) {
+    store.RecordSent(message_id, recipients, ttl_seconds, now);
+    return Status::Ok();
+  });
 }
 
 Result<std::optional<std::vector<std::string>>> StoreAccess::LookupSent(
     std::string_view message_id, std::int64_t now) {
-  Result<Store*> store = Get();
-  if (!store.ok()) return store.status();
-  Result<std::optional<std::vector<std::string>>> sent = (*store)->LookupSent(message_id, now);
-  if (!sent.ok() || sent->has_value()) return sent;
-  Status flushed = (*store)->Flush();
-  if (!flushed.ok()) return flushed;
-  return (*store)->LookupSent(message_id, now);
+  using Sent = Result<std::optional<std::vector<std::string>>>;
+  return WithStore([&](Store& store) -> Sent {
+    Sent sent = store.LookupSent(message_id, now);
+    if (!sent.ok() || sent->has_value()) return sent;
+    Status flushed = store.Flush();
+    if (!flushed.ok()) return flushed;
+    return store.LookupSent(message_id, now);
+  });
 }
 
 }  // namespace bm

@@ -1,30 +1,33 @@
 // StoreAccess: the daemon's one door to the suppression store (store/).
 //
-// Opens the store lazily and keeps the daemon serving while it cannot be
-// opened: every call then fails with kUnavailable, and another open is tried
-// at most once per retry interval. Once open, the store stays open for the
-// life of the process.
+// Opens the store lazily, with the StorePath and policy keys of the
+// configuration (milter/config_store.h), and keeps the daemon serving while
+// it cannot be opened: every call then fails with kUnavailable, and another
+// open is tried at most once per retry interval. Once open, the store stays
+// open until Close().
 //
-// Thread safety: all methods may be called from any number of threads.
+// Thread safety: all methods may be called from any number of threads. Each
+// call holds a shared lock for its duration; Close() takes it exclusively.
 #ifndef BM_MILTER_STORE_ACCESS_H_
 #define BM_MILTER_STORE_ACCESS_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "milter/config.h"
 #include "parser/bounce_report.h"
 #include "rules/rule_table.h"
 
 namespace bm {
 
 class Store;
+struct StoreOptions;  // store/store.h, kept out of this header (milter/config_store.h says why)
 
 // What outbound mail needs to know about one recipient.
 struct RecipientStatus {
@@ -38,6 +41,10 @@ struct RecipientStatus {
 
 class StoreAccess {
  public:
+  // The store as the configuration describes it (StorePath, the policy
+  // keys, StoreRetryInterval).
+  explicit StoreAccess(const Config& config);
+  // The store at `path` with the default policy.
   StoreAccess(std::string path, int retry_seconds);
   ~StoreAccess();
   StoreAccess(const StoreAccess&) = delete;
@@ -45,6 +52,9 @@ class StoreAccess {
 
   // Tries to open now (at start-up, so a problem is logged at once).
   Status Open();
+  // For shutdown: waits for the calls in progress, then closes the store
+  // (its writer commits what is queued). Later calls fail with kUnavailable.
+  void Close();
 
   Result<RecipientStatus> Check(std::string_view address, std::int64_t now);
   // Durable when it returns OK (the store's group commit).
@@ -61,15 +71,22 @@ class StoreAccess {
                                                             std::int64_t now);
 
  private:
-  // The open store, or kUnavailable.
-  Result<Store*> Get();
+  StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds);
 
-  const std::string path_;
+  // Runs fn(Store&) under the shared lock, opening the store first if it is
+  // not open; returns kUnavailable (as fn's return type) when it cannot be.
+  template <typename Fn>
+  auto WithStore(Fn&& fn);
+  // Opens the store unless it is open, closed for good, or the last attempt
+  // is younger than the retry interval. Takes the lock exclusively.
+  Status OpenIfDue();
+
+  const std::unique_ptr<const StoreOptions> options_;
   const int retry_seconds_;
-  std::mutex open_mu_;
-  std::int64_t last_attempt_ = 0;  // guarded by open_mu_
-  std::unique_ptr<Store> store_;   // set once, guarded by open_mu_
-  std::atomic<Store*> ready_{nullptr};
+  std::shared_mutex mu_;
+  std::unique_ptr<Store> store_;   // guarded by mu_
+  bool closed_ = false;            // guarded by mu_
+  std::int64_t last_attempt_ = 0;  // guarded by mu_
 };
 
 }  // namespace bm
