@@ -92,9 +92,10 @@ constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_CHGFROM
 
 // Protocol steps the filter does without: fewer round trips per message.
 // HELO, DATA and unknown commands are not needed; headers need no reply (the
-// decision is taken at end of headers or of message).
+// decision is taken at end of headers or of message), and neither does the
+// connect step: a connection refused there is refused at MAIL FROM instead.
 constexpr unsigned long kStepsNotNeeded = SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOUNKNOWN;
-constexpr unsigned long kNoReplySteps = SMFIP_NR_HDR;
+constexpr unsigned long kNoReplySteps = SMFIP_NR_HDR | SMFIP_NR_CONN;
 
 sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long,
                      unsigned long, unsigned long* want_actions, unsigned long* want_steps,
@@ -114,6 +115,7 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, u
     // Remembered for the connection until OnConnect builds the real context.
     auto c = std::make_unique<ConnectionContext>();
     c->header_no_reply = (*want_steps & SMFIP_NR_HDR) != 0;
+    c->connect_no_reply = (*want_steps & SMFIP_NR_CONN) != 0;
     delete Context(ctx);
     if (smfi_setpriv(ctx, c.get()) == MI_SUCCESS) c.release();
     return Verdict::kContinue;
@@ -121,18 +123,27 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, u
 }
 
 sfsistat OnConnect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
-  return Guarded(ctx, "connect", [&] {
+  const ConnectionContext* negotiated = Context(ctx);
+  const bool no_reply = negotiated != nullptr && negotiated->connect_no_reply;
+  sfsistat status = Guarded(ctx, "connect", [&] {
     std::unique_ptr<ConnectionContext> c =
         g_filter->OnConnect(hostname != nullptr ? hostname : "", addr);
-    std::unique_ptr<ConnectionContext> negotiated(Context(ctx));
-    if (negotiated != nullptr) c->header_no_reply = negotiated->header_no_reply;
+    if (negotiated != nullptr) {
+      c->header_no_reply = negotiated->header_no_reply;
+      c->connect_no_reply = negotiated->connect_no_reply;
+    }
     if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) {
-      negotiated.release();  // still libmilter's, freed in OnClose
+      // The placeholder stays libmilter's (freed in OnClose); without a
+      // policy, MAIL FROM answers with the internal-error verdict.
       return g_filter->InternalErrorVerdict(c.get());
     }
+    delete negotiated;
     c.release();  // owned by libmilter's context until OnClose
     return Verdict::kContinue;
   });
+  // Without a reply to send, a failure here surfaces at MAIL FROM: the
+  // context is then still the placeholder, which has no policy.
+  return no_reply ? SMFIS_NOREPLY : status;
 }
 
 sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {

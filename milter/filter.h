@@ -72,9 +72,11 @@ struct MessageContext {
 // State of one connection, from connect to close.
 struct ConnectionContext {
   std::shared_ptr<const Policy> policy;  // snapshot taken at connect
-  // The MTA agreed not to wait for a reply to each header (milter protocol
-  // negotiation, callbacks.cc); header callbacks then answer "no reply".
+  // The MTA agreed not to wait for a reply to each header, or to the connect
+  // step (milter protocol negotiation, callbacks.cc); those callbacks then
+  // answer "no reply", which saves the MTA a round trip.
   bool header_no_reply = false;
+  bool connect_no_reply = false;
   std::string client_host;
   std::optional<IpAddress> client_ip;
   bool outbound_client = false;  // client_ip in OutboundClients
