@@ -1,0 +1,149 @@
+// The bounce-milter executable of this build (BM_MILTER_PATH) started on a
+// unix socket in a temporary directory and stopped with SIGTERM or SIGINT:
+// it exits 0 well before libmilter's 5 s listener poll would have noticed
+// (libmilter_signals.cc), even with an MTA connection open, and leaves no
+// pid file, no socket and a consistent store behind.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "store/store.h"
+#include "store/store_test_util.h"
+
+namespace bm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+// libmilter's listener poll timeout: a stop that waits for it takes up to
+// this long, so the bound below tells the two apart on a loaded machine.
+constexpr auto kLibmilterPoll = std::chrono::seconds(5);
+constexpr auto kStopBound = std::chrono::seconds(2);
+
+int ConnectUnix(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) close(fd);
+  return -1;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class DaemonStopTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    socket_ = dir_.Sub("milter.sock");
+    pid_file_ = dir_.Sub("milter.pid");
+    log_ = dir_.Sub("milter.log");
+    std::ofstream(dir_.Sub("milter.conf")) << "Socket unix:" << socket_ << "\n"
+                                           << "PidFile " << pid_file_ << "\n"
+                                           << "StorePath " << dir_.Sub("store") << "\n";
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(log, STDERR_FILENO);
+      const std::string conf = dir_.Sub("milter.conf");
+      execl(BM_MILTER_PATH, "bounce-milter", "-f", "-c", conf.c_str(), nullptr);
+      _exit(127);
+    }
+    // Ready when the socket accepts a connection (the store is open by then).
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    int fd = -1;
+    while (fd < 0 && Clock::now() < deadline && !Exited()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      fd = ConnectUnix(socket_);
+    }
+    ASSERT_GE(fd, 0) << "daemon did not start:\n" << ReadAll(log_);
+    close(fd);
+  }
+
+  void TearDown() override {
+    if (pid_ > 0 && !Exited()) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  bool Exited() {
+    if (status_) return true;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+    status_ = status;
+    return true;
+  }
+
+  TempDir dir_;
+  std::string socket_, pid_file_, log_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+TEST_P(DaemonStopTest, StopsPromptlyAndCleanly) {
+  ASSERT_TRUE(fs::exists(pid_file_));
+  // An MTA connection that stays open (idle between commands), made last so
+  // that the listener has just started a fresh poll.
+  int mta = ConnectUnix(socket_);
+  ASSERT_GE(mta, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  const auto start = Clock::now();
+  ASSERT_EQ(kill(pid_, GetParam()), 0);
+  while (!Exited() && Clock::now() - start < kLibmilterPoll + std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto elapsed = Clock::now() - start;
+  close(mta);
+  ASSERT_TRUE(status_.has_value()) << "still running after SIGTERM:\n" << ReadAll(log_);
+  std::printf("stopped %lld ms after signal %d\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()),
+              GetParam());
+  EXPECT_LT(elapsed, kStopBound) << ReadAll(log_);
+  EXPECT_TRUE(WIFEXITED(*status_) && WEXITSTATUS(*status_) == 0) << ReadAll(log_);
+  EXPECT_FALSE(fs::exists(pid_file_));
+  EXPECT_FALSE(fs::exists(socket_));
+  const std::string log = ReadAll(log_);
+  EXPECT_NE(log.find("store " + dir_.Sub("store") + " closed"), std::string::npos) << log;
+  EXPECT_NE(log.find("bounce-milter stopped"), std::string::npos) << log;
+
+  StoreOptions options;
+  options.path = dir_.Sub("store");
+  options.read_only = true;
+  Result<std::unique_ptr<Store>> store = Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Result<VerifyReport> report = (*store)->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->problems.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, DaemonStopTest, ::testing::Values(SIGTERM, SIGINT),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == SIGTERM ? std::string("Sigterm")
+                                                        : std::string("Sigint");
+                         });
+
+}  // namespace
+}  // namespace bm
