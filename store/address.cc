@@ -12,12 +12,12 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
+    if (LowerAscii(s[i]) != prefix[i]) return false;
   }
   return true;
 }
@@ -30,15 +30,8 @@ bool HasForbiddenByte(std::string_view s) {
   return false;
 }
 
-void LowerAscii(std::string& s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-}
-
-}  // namespace
-
-Result<std::string> NormalizeDomain(std::string_view domain) {
+// Checks a domain; *trimmed is the part to keep, not yet lower-cased.
+Status CheckDomain(std::string_view domain, std::string_view* trimmed) {
   std::string_view d = Trim(domain);
   if (!d.empty() && d.front() == '@') d.remove_prefix(1);
   if (!d.empty() && d.back() == '.') d.remove_suffix(1);
@@ -50,13 +43,23 @@ Result<std::string> NormalizeDomain(std::string_view domain) {
   if (d.front() == '.' || d.find("..") != std::string_view::npos) {
     return Status::InvalidArgument("domain has an empty label");
   }
+  *trimmed = d;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> NormalizeDomain(std::string_view domain) {
+  std::string_view d;
+  Status s = CheckDomain(domain, &d);
+  if (!s.ok()) return s;
   std::string out(d);
-  LowerAscii(out);
+  for (char& c : out) c = LowerAscii(c);
   return out;
 }
 
-Result<std::string> NormalizeAddress(std::string_view address,
-                                     const AddressNormalization& options) {
+Status NormalizeAddressInto(std::string_view address, const AddressNormalization& options,
+                            NormalizedAddress* out) {
   if (address.size() > kMaxAddressBytes * 2) return Status::InvalidArgument("address too long");
   std::string_view a = Trim(address);
   if (StartsWithNoCase(a, "rfc822;")) a = Trim(a.substr(7));
@@ -71,13 +74,24 @@ Result<std::string> NormalizeAddress(std::string_view address,
   if (HasForbiddenByte(local)) {
     return Status::InvalidArgument("local part contains white space or control characters");
   }
-  Result<std::string> domain = NormalizeDomain(a.substr(at + 1));
-  if (!domain.ok()) return domain.status();
-  std::string out(local);
-  if (options.fold_local_part_case) LowerAscii(out);
-  out += '@';
-  out += *domain;
-  return out;
+  std::string_view domain;
+  Status s = CheckDomain(a.substr(at + 1), &domain);
+  if (!s.ok()) return s;
+  char* p = out->data_;
+  for (char c : local) *p++ = options.fold_local_part_case ? LowerAscii(c) : c;
+  *p++ = '@';
+  for (char c : domain) *p++ = LowerAscii(c);
+  out->at_ = local.size();
+  out->size_ = static_cast<std::size_t>(p - out->data_);
+  return Status::Ok();
+}
+
+Result<std::string> NormalizeAddress(std::string_view address,
+                                     const AddressNormalization& options) {
+  NormalizedAddress norm;
+  Status s = NormalizeAddressInto(address, options, &norm);
+  if (!s.ok()) return s;
+  return std::string(norm.full());
 }
 
 std::string_view DomainOf(std::string_view normalized_address) {

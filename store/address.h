@@ -29,6 +29,25 @@ inline constexpr std::size_t kMaxAddressBytes = 320;
 // '@', empty part, a part too long, control characters or white space).
 Result<std::string> NormalizeAddress(std::string_view address, const AddressNormalization& options);
 
+// A normalised address in a fixed buffer: what NormalizeAddress returns,
+// without allocating (the milter's lookup path).
+class NormalizedAddress {
+ public:
+  std::string_view full() const { return {data_, size_}; }
+  std::string_view local_part() const { return {data_, at_}; }
+  std::string_view domain() const { return full().substr(at_ + 1); }
+
+ private:
+  friend Status NormalizeAddressInto(std::string_view, const AddressNormalization&,
+                                     NormalizedAddress*);
+  char data_[kMaxLocalPartBytes + 1 + kMaxDomainBytes];
+  std::size_t size_ = 0;
+  std::size_t at_ = 0;  // position of the '@'
+};
+// NormalizeAddress into *out. Same errors.
+Status NormalizeAddressInto(std::string_view address, const AddressNormalization& options,
+                            NormalizedAddress* out);
+
 // Same rules for a bare domain (also accepts "@example.com").
 Result<std::string> NormalizeDomain(std::string_view domain);
 

@@ -3,12 +3,22 @@
 namespace bm {
 namespace {
 
-constexpr std::uint8_t kAddressVersion = 1;
-constexpr std::uint8_t kDomainVersion = 1;
-constexpr std::uint8_t kEventVersion = 1;
+// Schema 2 of the store (store.cc) uses these value versions.
+constexpr std::uint8_t kAddressVersion = 2;
+constexpr std::uint8_t kDomainVersion = 2;
+constexpr std::uint8_t kEventVersion = 2;
 constexpr std::uint8_t kSentVersion = 1;
+// Times are stored relative to 2025-06-15: current times take 4 bytes, not 5.
+constexpr std::int64_t kTimeEpoch = 1'750'000'000;
 // Bounds a corrupt length can not make us exceed.
 constexpr std::uint64_t kMaxListEntries = 100000;
+
+std::uint64_t ZigZag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t UnZigZag(std::uint64_t z) {
+  return static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
+}
 
 class Writer {
  public:
@@ -20,12 +30,28 @@ class Writer {
     }
     Byte(static_cast<std::uint8_t>(v));
   }
-  void Time(std::int64_t t) {
-    Varint((static_cast<std::uint64_t>(t) << 1) ^ static_cast<std::uint64_t>(t >> 63));
-  }
+  // A signed difference.
+  void Delta(std::int64_t d) { Varint(ZigZag(d)); }
+  void Time(std::int64_t t) { Delta(t - kTimeEpoch); }
+  void Bytes(std::string_view s) { out_.append(s); }
   void Str(std::string_view s) {
     Varint(s.size());
-    out_.append(s);
+    Bytes(s);
+  }
+  // A text reference: varint (id << 1 | 1), or inline: varint (length << 1)
+  // and the bytes. The empty text is inline (one zero byte).
+  Status Text(std::string_view s, DictionaryWriter& dict) {
+    if (!s.empty()) {
+      Result<std::uint32_t> id = dict.TextId(s);
+      if (!id.ok()) return id.status();
+      if (*id != 0) {
+        Varint(std::uint64_t{*id} << 1 | 1);
+        return Status::Ok();
+      }
+    }
+    Varint(std::uint64_t{s.size()} << 1);
+    Bytes(s);
+    return Status::Ok();
   }
   std::string Take() { return std::move(out_); }
 
@@ -33,9 +59,11 @@ class Writer {
   std::string out_;
 };
 
+// Reads a value. A dictionary failure is kept in status() so that the
+// caller can tell it from a malformed value.
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  explicit Reader(std::string_view in, DictionaryReader* dict = nullptr) : in_(in), dict_(dict) {}
   bool Byte(std::uint8_t* b) {
     if (pos_ >= in_.size()) return false;
     *b = static_cast<std::uint8_t>(in_[pos_++]);
@@ -57,27 +85,66 @@ class Reader {
     *v = static_cast<std::uint32_t>(x);
     return true;
   }
-  bool Time(std::int64_t* t) {
+  bool Delta(std::int64_t* d) {
     std::uint64_t z;
     if (!Varint(&z)) return false;
-    *t = static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
+    *d = UnZigZag(z);
+    return true;
+  }
+  bool Time(std::int64_t* t) {
+    if (!Delta(t)) return false;
+    *t += kTimeEpoch;
+    return true;
+  }
+  bool View(std::uint64_t n, std::string_view* s) {
+    if (n > in_.size() - pos_) return false;
+    *s = in_.substr(pos_, n);
+    pos_ += n;
     return true;
   }
   bool Str(std::string* s) {
     std::uint64_t n;
-    if (!Varint(&n) || n > in_.size() - pos_) return false;
-    s->assign(in_.substr(pos_, n));
-    pos_ += n;
+    std::string_view v;
+    if (!Varint(&n) || !View(n, &v)) return false;
+    s->assign(v);
+    return true;
+  }
+  // A text reference (see Writer::Text). REQUIRES: a dictionary.
+  bool Text(std::string* s) {
+    std::uint64_t v;
+    if (!Varint(&v)) return false;
+    if ((v & 1) == 0) {
+      std::string_view inline_text;
+      if (!View(v >> 1, &inline_text)) return false;
+      s->assign(inline_text);
+      return true;
+    }
+    if ((v >> 1) > 0xffffffffu) return false;
+    Result<std::string> text = dict_->Text(static_cast<std::uint32_t>(v >> 1));
+    if (!text.ok()) {
+      status_ = text.status();
+      return false;
+    }
+    *s = std::move(*text);
     return true;
   }
   bool AtEnd() const { return pos_ == in_.size(); }
+  const Status& status() const { return status_; }
 
  private:
   std::string_view in_;
   std::size_t pos_ = 0;
+  DictionaryReader* dict_;
+  Status status_;
 };
 
-// Bounce classes take one byte on disk.
+Status Bad(const Reader& r, std::string_view what, std::string_view key) {
+  if (!r.status().ok()) return r.status();
+  return Status::Corruption("undecodable " + std::string(what) + " record '" + std::string(key) +
+                            "'");
+}
+
+// Bounce classes take two bits on disk.
 std::uint8_t ClassCode(const std::string& c) {
   if (c == "permanent") return 1;
   if (c == "transient") return 2;
@@ -109,16 +176,24 @@ void PutReason(Writer& w, std::string_view reason) {
   w.Str(reason);
 }
 
-bool GetReason(Reader& r, std::string* reason) {
+bool GetReason(Reader& r, std::string_view* reason) {
   std::uint64_t code;
   if (!r.Varint(&code)) return false;
-  if (code == 0) return r.Str(reason);
+  if (code == 0) return r.Varint(&code) && r.View(code, reason);
   if (code > std::size(kReasonCodes)) return false;
-  reason->assign(kReasonCodes[code - 1]);
+  *reason = kReasonCodes[code - 1];
   return true;
 }
 
-// Diagnostics usually quote the address; it is stored as one marker byte.
+bool GetReason(Reader& r, std::string* reason) {
+  std::string_view v;
+  if (!GetReason(r, &v)) return false;
+  reason->assign(v);
+  return true;
+}
+
+// Diagnostics usually quote the address; it is stored as one marker byte,
+// which makes the diagnostics of one receiving server identical texts.
 constexpr char kAddressMarker = '\x01';
 
 std::string PackDiagnostic(std::string_view diagnostic, std::string_view address) {
@@ -139,36 +214,108 @@ std::string UnpackDiagnostic(std::string packed, std::string_view address) {
   return packed;
 }
 
-Status Bad(std::string_view what, std::string_view key) {
-  return Status::Corruption("undecodable " + std::string(what) + " record '" + std::string(key) +
-                            "'");
+// A Message-ID's right-hand side names the host that made it — for a
+// bounced message, one of ours — so it goes to the text dictionary:
+// varint (left length << 1 | has '@'), the left part, then the right part
+// as a text reference.
+Status PutMessageId(Writer& w, std::string_view id, DictionaryWriter& dict) {
+  const std::size_t at = id.rfind('@');
+  if (at == std::string_view::npos) {
+    w.Varint(std::uint64_t{id.size()} << 1);
+    w.Bytes(id);
+    return Status::Ok();
+  }
+  w.Varint(std::uint64_t{at} << 1 | 1);
+  w.Bytes(id.substr(0, at));
+  return w.Text(id.substr(at + 1), dict);
+}
+
+bool GetMessageId(Reader& r, std::string* id) {
+  std::uint64_t v;
+  std::string_view left;
+  if (!r.Varint(&v) || !r.View(v >> 1, &left)) return false;
+  id->assign(left);
+  if ((v & 1) == 0) return true;
+  std::string right;
+  if (!r.Text(&right)) return false;
+  *id += '@';
+  *id += right;
+  return true;
+}
+
+std::uint8_t RecordFlags(const AddressRecord& r) {
+  return static_cast<std::uint8_t>(static_cast<unsigned>(r.state) |
+                                   static_cast<unsigned>(r.source) << 2 | (r.hard ? 1u : 0u) << 4 |
+                                   (r.counted_hostunknown ? 1u : 0u) << 5 |
+                                   unsigned{ClassCode(r.bounce_class)} << 6);
+}
+
+bool IsDomainEvent(EventType t) {
+  return t == EventType::kDomainSuppress || t == EventType::kDomainUnblock;
 }
 
 }  // namespace
 
-std::string EncodeAddressRecord(const AddressRecord& r) {
+std::uint32_t DecodeIdKey(std::string_view key) {
+  std::uint32_t id = 0;
+  for (std::size_t i = 0; i < kIdKeyBytes; ++i) id = (id << 8) | static_cast<unsigned char>(key[i]);
+  return id;
+}
+
+std::string_view AddressKeyInto(std::uint32_t domain_id, std::string_view local_part, char* buf) {
+  for (int i = kIdKeyBytes - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>(domain_id & 0xff);
+    domain_id >>= 8;
+  }
+  local_part.copy(buf + kIdKeyBytes, local_part.size());
+  return std::string_view(buf, kIdKeyBytes + local_part.size());
+}
+
+std::string IdKey(std::uint32_t id) {
+  std::string key(kIdKeyBytes, '\0');
+  AddressKeyInto(id, {}, key.data());
+  return key;
+}
+
+std::string AddressKey(std::uint32_t domain_id, std::string_view local_part) {
+  std::string key(kIdKeyBytes + local_part.size(), '\0');
+  AddressKeyInto(domain_id, local_part, key.data());
+  return key;
+}
+
+Result<std::string> AddressOfKey(std::string_view key, DictionaryReader& dict) {
+  if (key.size() <= kIdKeyBytes) {
+    return Status::Corruption("address key of " + std::to_string(key.size()) + " bytes");
+  }
+  Result<std::string> domain = dict.DomainName(DecodeIdKey(key));
+  if (!domain.ok()) return domain.status();
+  std::string address(key.substr(kIdKeyBytes));
+  address += '@';
+  address += *domain;
+  return address;
+}
+
+Result<std::string> EncodeAddressRecord(const AddressRecord& r, DictionaryWriter& dict) {
   Writer w;
   w.Byte(kAddressVersion);
-  w.Byte(static_cast<std::uint8_t>(r.state));
-  w.Byte(static_cast<std::uint8_t>(r.source));
-  w.Byte(static_cast<std::uint8_t>((r.hard ? 1 : 0) | (r.counted_hostunknown ? 2 : 0) |
-                                   (ClassCode(r.bounce_class) << 2)));
+  w.Byte(RecordFlags(r));
   // What Lookup needs comes first (DecodeLookupHead stops there). Later
   // times are deltas: they are usually close to the first, often equal.
   PutReason(w, r.reason);
   w.Time(r.first_bounce);
-  w.Time(r.state_since - r.first_bounce);
-  w.Time(r.suppressed_until == 0 ? 0 : r.suppressed_until - r.state_since);
-  w.Time(r.last_bounce - r.first_bounce);
+  w.Delta(r.state_since - r.first_bounce);
+  w.Delta(r.suppressed_until == 0 ? 0 : r.suppressed_until - r.state_since);
+  w.Delta(r.last_bounce - r.first_bounce);
   w.Varint(r.hard_count);
   w.Varint(r.soft_count);
   w.Varint(r.complaint_count);
   w.Varint(r.soft_window.size());
-  for (std::int64_t t : r.soft_window) w.Time(t - r.first_bounce);
-  w.Str(r.last_status);
-  w.Str(PackDiagnostic(r.last_diagnostic, r.address));
-  w.Str(r.last_rule_id);
-  w.Str(r.message_id);
+  for (std::int64_t t : r.soft_window) w.Delta(t - r.first_bounce);
+  Status s = w.Text(r.last_status, dict);
+  if (s.ok()) s = w.Text(PackDiagnostic(r.last_diagnostic, r.address), dict);
+  if (s.ok()) s = w.Text(r.last_rule_id, dict);
+  if (s.ok()) s = PutMessageId(w, r.message_id, dict);
+  if (!s.ok()) return s;
   w.Varint(r.last_event_seq);
   w.Varint(r.last_event_seq - r.updated_seq);
   return w.Take();
@@ -176,50 +323,64 @@ std::string EncodeAddressRecord(const AddressRecord& r) {
 
 namespace {
 
-bool DecodeHead(Reader& r, AddressRecord* rec) {
-  std::uint8_t version, state, source, flags;
+bool DecodeHead(Reader& r, LookupHead* head, std::int64_t* first_bounce, std::uint8_t* flags) {
+  std::uint8_t version;
   std::int64_t since_delta = 0, until_delta = 0;
-  if (!(r.Byte(&version) && version == kAddressVersion && r.Byte(&state) && state <= 3 &&
-        r.Byte(&source) && source <= 3 && r.Byte(&flags) && GetReason(r, &rec->reason) &&
-        r.Time(&rec->first_bounce) && r.Time(&since_delta) && r.Time(&until_delta))) {
+  if (!(r.Byte(&version) && version == kAddressVersion && r.Byte(flags) &&
+        ((*flags >> 6) & 3) != 3 && GetReason(r, &head->reason) && r.Time(first_bounce) &&
+        r.Delta(&since_delta) && r.Delta(&until_delta))) {
     return false;
   }
-  rec->state = static_cast<AddressState>(state);
-  rec->source = static_cast<RecordSource>(source);
-  rec->hard = (flags & 1) != 0;
-  rec->counted_hostunknown = (flags & 2) != 0;
-  rec->bounce_class = ClassFromCode(static_cast<std::uint8_t>(flags >> 2));
-  rec->state_since = rec->first_bounce + since_delta;
-  rec->suppressed_until = until_delta == 0 ? 0 : rec->state_since + until_delta;
+  head->state = static_cast<AddressState>(*flags & 3);
+  head->source = static_cast<RecordSource>((*flags >> 2) & 3);
+  head->state_since = *first_bounce + since_delta;
+  head->suppressed_until = until_delta == 0 ? 0 : head->state_since + until_delta;
   return true;
 }
 
 }  // namespace
 
-Status DecodeLookupHead(std::string_view value, AddressRecord* out) {
+Status DecodeLookupHead(std::string_view value, LookupHead* out) {
   Reader r(value);
-  return DecodeHead(r, out) ? Status::Ok() : Bad("address", "(lookup)");
+  std::int64_t first_bounce;
+  std::uint8_t flags;
+  return DecodeHead(r, out, &first_bounce, &flags) ? Status::Ok()
+                                                  : Bad(r, "address", "(lookup)");
 }
 
-Status DecodeAddressRecord(std::string_view key, std::string_view value, AddressRecord* out) {
-  Reader r(value);
+Status DecodeAddressRecord(std::string_view key, std::string_view value, DictionaryReader& dict,
+                           AddressRecord* out) {
+  Result<std::string> address = AddressOfKey(key, dict);
+  if (!address.ok()) return address.status();
+  Reader r(value, &dict);
   AddressRecord rec;
-  rec.address.assign(key);
+  rec.address = std::move(*address);
+  LookupHead head;
+  std::uint8_t flags = 0;
   std::int64_t last_delta = 0;
   std::uint64_t window = 0, updated_delta = 0;
-  bool ok = DecodeHead(r, &rec) && r.Time(&last_delta) && r.U32(&rec.hard_count) &&
-            r.U32(&rec.soft_count) && r.U32(&rec.complaint_count) && r.Varint(&window) &&
-            window <= 64;
+  bool ok = DecodeHead(r, &head, &rec.first_bounce, &flags) && r.Delta(&last_delta) &&
+            r.U32(&rec.hard_count) && r.U32(&rec.soft_count) && r.U32(&rec.complaint_count) &&
+            r.Varint(&window) && window <= 64;
   rec.last_bounce = rec.first_bounce + last_delta;
   for (std::uint64_t i = 0; ok && i < window; ++i) {
     std::int64_t t = 0;
-    ok = r.Time(&t);
+    ok = r.Delta(&t);
     rec.soft_window.push_back(rec.first_bounce + t);
   }
-  ok = ok && r.Str(&rec.last_status) && r.Str(&rec.last_diagnostic) &&
-       r.Str(&rec.last_rule_id) && r.Str(&rec.message_id) && r.Varint(&rec.last_event_seq) &&
-       r.Varint(&updated_delta) && updated_delta <= rec.last_event_seq && r.AtEnd();
-  if (!ok) return Bad("address", key);
+  ok = ok && r.Text(&rec.last_status) && r.Text(&rec.last_diagnostic) &&
+       r.Text(&rec.last_rule_id) && GetMessageId(r, &rec.message_id) &&
+       r.Varint(&rec.last_event_seq) && r.Varint(&updated_delta) &&
+       updated_delta <= rec.last_event_seq && r.AtEnd();
+  if (!ok) return Bad(r, "address", rec.address);
+  rec.state = head.state;
+  rec.source = head.source;
+  rec.reason.assign(head.reason);
+  rec.state_since = head.state_since;
+  rec.suppressed_until = head.suppressed_until;
+  rec.hard = (flags & 0x10) != 0;
+  rec.counted_hostunknown = (flags & 0x20) != 0;
+  rec.bounce_class = ClassFromCode(static_cast<std::uint8_t>(flags >> 6));
   rec.updated_seq = rec.last_event_seq - updated_delta;
   rec.last_diagnostic = UnpackDiagnostic(std::move(rec.last_diagnostic), rec.address);
   *out = std::move(rec);
@@ -229,6 +390,7 @@ Status DecodeAddressRecord(std::string_view key, std::string_view value, Address
 std::string EncodeDomainRecord(const DomainRecord& r) {
   Writer w;
   w.Byte(kDomainVersion);
+  w.Varint(r.id);
   w.Byte(r.suppressed ? 1 : 0);
   w.Byte(static_cast<std::uint8_t>(r.source));
   w.Time(r.since);
@@ -244,15 +406,34 @@ std::string EncodeDomainRecord(const DomainRecord& r) {
   return w.Take();
 }
 
+namespace {
+
+bool GetDomainHead(Reader& r, DomainHead* head) {
+  std::uint8_t version, suppressed;
+  if (!(r.Byte(&version) && version == kDomainVersion && r.U32(&head->id) && head->id != 0 &&
+        r.Byte(&suppressed) && suppressed <= 1)) {
+    return false;
+  }
+  head->suppressed = suppressed == 1;
+  return true;
+}
+
+}  // namespace
+
+Status DecodeDomainHead(std::string_view value, DomainHead* out) {
+  Reader r(value);
+  return GetDomainHead(r, out) ? Status::Ok() : Bad(r, "domain", "(head)");
+}
+
 Status DecodeDomainRecord(std::string_view key, std::string_view value, DomainRecord* out) {
   Reader r(value);
   DomainRecord rec;
   rec.domain.assign(key);
-  std::uint8_t version, suppressed, source;
+  DomainHead head;
+  std::uint8_t source;
   std::uint64_t n = 0;
-  bool ok = r.Byte(&version) && version == kDomainVersion && r.Byte(&suppressed) &&
-            suppressed <= 1 && r.Byte(&source) && source <= 3 && r.Time(&rec.since) &&
-            r.U32(&rec.hostunknown_addresses) && r.Varint(&rec.sent) &&
+  bool ok = GetDomainHead(r, &head) && r.Byte(&source) && source <= 3 &&
+            r.Time(&rec.since) && r.U32(&rec.hostunknown_addresses) && r.Varint(&rec.sent) &&
             r.Varint(&rec.sender_blamed) && r.Str(&rec.reason) && r.Varint(&n) &&
             n <= kMaxListEntries;
   for (std::uint64_t i = 0; ok && i < n; ++i) {
@@ -260,44 +441,95 @@ Status DecodeDomainRecord(std::string_view key, std::string_view value, DomainRe
     ok = r.Str(&entry.first) && r.Varint(&entry.second);
     rec.sender_blamed_by_reason.push_back(std::move(entry));
   }
-  if (!ok || !r.AtEnd()) return Bad("domain", key);
-  rec.suppressed = suppressed == 1;
+  if (!ok || !r.AtEnd()) return Bad(r, "domain", key);
+  rec.id = head.id;
+  rec.suppressed = head.suppressed;
   rec.source = static_cast<RecordSource>(source);
   *out = std::move(rec);
   return Status::Ok();
 }
 
-std::string EncodeEvent(const StoredEvent& e) {
+Result<std::string> EncodeEvent(const StoredEvent& e, DictionaryWriter& dict) {
+  if (e.prev_seq >= e.seq && e.prev_seq != 0) {
+    return Status::InvalidArgument("event " + std::to_string(e.seq) + " chains forward");
+  }
+  const bool domain_event = IsDomainEvent(e.type);
+  const std::size_t at = e.address.rfind('@');
+  if (at == std::string::npos || (domain_event && at != 0) || (!domain_event && at == 0)) {
+    return Status::InvalidArgument("event address '" + e.address + "' does not fit its type");
+  }
+  Result<std::uint32_t> domain_id = dict.DomainId(std::string_view(e.address).substr(at + 1));
+  if (!domain_id.ok()) return domain_id.status();
   Writer w;
   w.Byte(kEventVersion);
-  w.Byte(static_cast<std::uint8_t>(e.type));
-  w.Byte(static_cast<std::uint8_t>(e.new_state));
-  w.Byte(static_cast<std::uint8_t>((e.hard ? 1 : 0) | (ClassCode(e.bounce_class) << 2)));
+  w.Byte(static_cast<std::uint8_t>(static_cast<unsigned>(e.type) |
+                                   static_cast<unsigned>(e.new_state) << 3 |
+                                   (e.hard ? 1u : 0u) << 5 |
+                                   unsigned{ClassCode(e.bounce_class)} << 6));
   w.Time(e.time);
-  w.Varint(e.prev_seq);
-  w.Str(e.address);
+  w.Varint(e.prev_seq == 0 ? 0 : e.seq - e.prev_seq);
+  w.Varint(*domain_id);
+  w.Str(std::string_view(e.address).substr(0, at));
   PutReason(w, e.reason);
-  w.Str(e.status);
-  w.Str(e.rule_id);
-  w.Str(e.actor);
+  Status s = w.Text(e.status, dict);
+  if (s.ok()) s = w.Text(e.rule_id, dict);
+  if (s.ok()) s = w.Text(e.actor, dict);
+  if (!s.ok()) return s;
   return w.Take();
 }
 
-Status DecodeEvent(std::uint64_t seq, std::string_view value, StoredEvent* out) {
+namespace {
+
+// Up to and including the address; *local and *domain_id set.
+bool DecodeEventFront(Reader& r, std::uint64_t seq, StoredEvent* ev, std::uint32_t* domain_id,
+                      std::string_view* local) {
+  std::uint8_t version, flags;
+  std::uint64_t prev_delta = 0, local_size = 0;
+  if (!(r.Byte(&version) && version == kEventVersion && r.Byte(&flags) && ((flags >> 6) & 3) != 3 && r.Time(&ev->time) && r.Varint(&prev_delta) &&
+        prev_delta < seq && r.U32(domain_id) &&
+        r.Varint(&local_size) && r.View(local_size, local))) {
+    return false;
+  }
+  ev->seq = seq;
+  ev->type = static_cast<EventType>(flags & 7);
+  ev->new_state = static_cast<AddressState>((flags >> 3) & 3);
+  ev->hard = (flags & 0x20) != 0;
+  ev->bounce_class = ClassFromCode(static_cast<std::uint8_t>(flags >> 6));
+  ev->prev_seq = prev_delta == 0 ? 0 : seq - prev_delta;
+  // An address event has a local part, a domain event none.
+  return local->empty() == IsDomainEvent(ev->type);
+}
+
+}  // namespace
+
+Status DecodeEventHead(std::uint64_t seq, std::string_view value, EventHead* out) {
   Reader r(value);
   StoredEvent ev;
-  ev.seq = seq;
-  std::uint8_t version, type, state, flags;
-  bool ok = r.Byte(&version) && version == kEventVersion && r.Byte(&type) && type <= 7 &&
-            r.Byte(&state) && state <= 3 && r.Byte(&flags) && r.Time(&ev.time) &&
-            r.Varint(&ev.prev_seq) && ev.prev_seq < seq && r.Str(&ev.address) &&
-            GetReason(r, &ev.reason) && r.Str(&ev.status) && r.Str(&ev.rule_id) &&
-            r.Str(&ev.actor) && r.AtEnd();
-  if (!ok) return Bad("event", std::to_string(seq));
-  ev.type = static_cast<EventType>(type);
-  ev.new_state = static_cast<AddressState>(state);
-  ev.hard = (flags & 1) != 0;
-  ev.bounce_class = ClassFromCode(static_cast<std::uint8_t>(flags >> 2));
+  std::uint32_t domain_id;
+  std::string_view local;
+  if (!DecodeEventFront(r, seq, &ev, &domain_id, &local)) {
+    return Bad(r, "event", std::to_string(seq));
+  }
+  out->type = ev.type;
+  out->time = ev.time;
+  out->address_key = local.empty() ? std::string() : AddressKey(domain_id, local);
+  return Status::Ok();
+}
+
+Status DecodeEvent(std::uint64_t seq, std::string_view value, DictionaryReader& dict,
+                   StoredEvent* out) {
+  Reader r(value, &dict);
+  StoredEvent ev;
+  std::uint32_t domain_id;
+  std::string_view local;
+  bool ok = DecodeEventFront(r, seq, &ev, &domain_id, &local) && GetReason(r, &ev.reason) &&
+            r.Text(&ev.status) && r.Text(&ev.rule_id) && r.Text(&ev.actor) && r.AtEnd();
+  if (!ok) return Bad(r, "event", std::to_string(seq));
+  Result<std::string> domain = dict.DomainName(domain_id);
+  if (!domain.ok()) return domain.status();
+  ev.address.assign(local);
+  ev.address += '@';
+  ev.address += *domain;
   *out = std::move(ev);
   return Status::Ok();
 }

@@ -67,11 +67,14 @@ struct AddressRecord {
   bool counted_hostunknown = false;  // already counted towards its domain's threshold
   std::uint64_t last_event_seq = 0;  // newest event about this address (history chain)
   std::uint64_t updated_seq = 0;     // event that last changed this record (export cursor)
+
+  bool operator==(const AddressRecord&) const = default;
 };
 
 // One receiving domain: its suppression entry, if any, and its counters.
 struct DomainRecord {
   std::string domain;  // lower-cased ASCII, IDN as given; the key
+  std::uint32_t id = 0;  // assigned when the entry is created; prefix of its addresses' keys
   bool suppressed = false;
   std::string reason;  // "hostunknown" when confirmed by bounces, else the admin's
   RecordSource source = RecordSource::kBounce;

@@ -14,8 +14,10 @@
 namespace bm {
 namespace {
 
-constexpr const char* kSchemaVersion = "1";
-constexpr unsigned kMaxDbs = 8;
+// Schema 2: domain ids and the text dictionary (docs/store.md). Schema 1
+// stores (before 2026-11-23) are refused; none was deployed.
+constexpr std::string_view kSchemaVersion = "2";
+constexpr unsigned kMaxDbs = 12;
 constexpr std::size_t kMaxMessageIdBytes = 480;  // LMDB keys are at most 511 bytes
 constexpr std::size_t kMaxLedgerRecipients = 1000;
 
@@ -59,30 +61,39 @@ Status Store::Impl::Open() {
       continue;
     }
     if (rc != 0) return lmdb::ErrorStatus(rc, "begin txn");
+    // The schema first: an older store is refused before anything is added to it.
+    rc = lmdb::OpenDbi(txn, "meta", create, &dbis_.meta);
+    if (rc == MDB_NOTFOUND) return Status::NotFound(options_.path + " holds no bounce-milter store");
+    if (rc != 0) return lmdb::ErrorStatus(rc, "open database meta");
+    std::string_view schema;
+    rc = txn.Get(dbis_.meta, "schema", &schema);
+    const bool fresh = rc == MDB_NOTFOUND && create;
+    if (rc == MDB_NOTFOUND && !create) return Status::Corruption("store has no schema version");
+    if (rc != 0 && !fresh) return lmdb::ErrorStatus(rc, "read schema");
+    if (!fresh && schema != kSchemaVersion) {
+      return Status::Corruption("store " + options_.path + " has schema '" + std::string(schema) +
+                                "', this program reads schema '" + std::string(kSchemaVersion) +
+                                "': export it with the bouncectl that wrote it and import the "
+                                "file into a new store");
+    }
     const std::pair<const char*, MDB_dbi*> names[] = {
-        {"addresses", &dbis_.addresses}, {"domains", &dbis_.domains},
-        {"events", &dbis_.events},       {"expiry", &dbis_.expiry},
-        {"sent", &dbis_.sent},           {"sent_expiry", &dbis_.sent_expiry},
-        {"meta", &dbis_.meta}};
+        {"addresses", &dbis_.addresses},   {"domains", &dbis_.domains},
+        {"domain_ids", &dbis_.domain_ids}, {"texts", &dbis_.texts},
+        {"text_ids", &dbis_.text_ids},     {"events", &dbis_.events},
+        {"expiry", &dbis_.expiry},         {"sent", &dbis_.sent},
+        {"sent_expiry", &dbis_.sent_expiry}};
     for (const auto& [name, dbi] : names) {
       rc = lmdb::OpenDbi(txn, name, create, dbi);
       if (rc == MDB_NOTFOUND) {
-        return Status::NotFound(options_.path + " holds no bounce-milter store (database '" +
-                                name + "' missing)");
+        return Status::Corruption(options_.path + " is an incomplete store (database '" + name +
+                                  "' missing)");
       }
       if (rc != 0) return lmdb::ErrorStatus(rc, std::string("open database ") + name);
     }
-    std::string_view schema;
-    rc = txn.Get(dbis_.meta, "schema", &schema);
-    if (rc == MDB_NOTFOUND && create) {
+    if (fresh) {
       rc = txn.Put(dbis_.meta, "schema", kSchemaVersion);
       if (rc == 0) rc = txn.Put(dbis_.meta, "next_seq", lmdb::EncodeU64Key(1));
       if (rc != 0) return lmdb::ErrorStatus(rc, "initialise store");
-    } else if (rc != 0) {
-      return rc == MDB_NOTFOUND ? Status::Corruption("store has no schema version")
-                                : lmdb::ErrorStatus(rc, "read schema");
-    } else if (schema != kSchemaVersion) {
-      return Status::Corruption("store schema '" + std::string(schema) + "' is not supported");
     }
     rc = txn.Commit();
     if (rc != 0) return lmdb::ErrorStatus(rc, "commit");

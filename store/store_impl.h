@@ -22,47 +22,82 @@
 
 namespace bm {
 
-// The named databases of the environment.
+// The named databases of the environment (docs/store.md, "Layout").
 struct Dbis {
-  MDB_dbi addresses;    // normalised address -> AddressRecord
-  MDB_dbi domains;      // domain -> DomainRecord
+  MDB_dbi addresses;    // AddressKey (domain id + local part) -> AddressRecord
+  MDB_dbi domains;      // domain -> DomainRecord (with its id)
+  MDB_dbi domain_ids;   // IdKey(domain id) -> domain
+  MDB_dbi texts;        // IdKey(text id) -> text
+  MDB_dbi text_ids;     // text -> IdKey(text id)
   MDB_dbi events;       // be64 seq -> StoredEvent
-  MDB_dbi expiry;       // be64 suppressed_until + address -> "" (temporary suppressions)
+  MDB_dbi expiry;       // be64 suppressed_until + AddressKey -> "" (temporary suppressions)
   MDB_dbi sent;         // message-id -> SentEntry
   MDB_dbi sent_expiry;  // be64 expires + message-id -> ""
-  MDB_dbi meta;         // "schema" -> "1", "next_seq" -> be64
+  MDB_dbi meta;         // "schema" -> "2", "next_seq" -> be64
+};
+
+// The dictionaries read inside any transaction, remembering the last domain
+// resolved (scans visit the addresses of one domain in a row).
+class TxnDictionaryReader : public DictionaryReader {
+ public:
+  TxnDictionaryReader(const lmdb::Txn& txn, const Dbis& dbis) : txn_(&txn), dbis_(dbis) {}
+  Result<std::string> Text(std::uint32_t id) override;
+  Result<std::string> DomainName(std::uint32_t id) override;
+  // The id of a domain, or 0 when it has no entry.
+  Result<std::uint32_t> FindDomainId(std::string_view domain);
+
+ private:
+  const lmdb::Txn* txn_;
+  const Dbis& dbis_;
+  std::uint32_t last_id_ = 0;
+  std::string last_name_;
 };
 
 // The state of one write transaction: record-level helpers that keep the
-// expiry index, the event chain and the sequence counter consistent.
-class WriteContext {
+// expiry index, the event chain, the dictionaries and the sequence counter
+// consistent.
+class WriteContext : public DictionaryWriter {
  public:
   WriteContext(lmdb::Txn* txn, const Dbis& dbis, std::uint64_t next_seq)
-      : txn_(txn), dbis_(dbis), next_seq_(next_seq) {}
+      : txn_(txn), dbis_(dbis), next_seq_(next_seq), reader_(*txn, dbis) {}
 
   lmdb::Txn& txn() { return *txn_; }
-  void set_txn(lmdb::Txn* txn) { txn_ = txn; }
   const Dbis& dbis() const { return dbis_; }
   std::uint64_t next_seq() const { return next_seq_; }
-  void set_next_seq(std::uint64_t s) { next_seq_ = s; }
   // True once an LMDB call failed with MDB_MAP_FULL: grow and redo the batch.
   bool map_full() const { return map_full_; }
 
   // rc -> Status; remembers MDB_MAP_FULL.
   Status Check(int rc, std::string_view what);
 
+  // REQUIRES: address normalised.
   Result<std::optional<AddressRecord>> GetRecord(const std::string& address);
+  Result<std::optional<AddressRecord>> GetRecordByKey(std::string_view key);
   // Writes rec, moving its expiry-index entry from `before` (nullptr = new).
   Status PutRecord(const AddressRecord* before, const AddressRecord& rec);
-  Result<DomainRecord> GetDomain(std::string_view domain);  // empty record when absent
-  Status PutDomain(const DomainRecord& d);
+  Result<DomainRecord> GetDomain(std::string_view domain);  // empty record (id 0) when absent
+  // Writes d; a new entry (id 0) gets its id here.
+  Status PutDomain(DomainRecord& d);
   // Assigns ev.seq and appends it to the log.
   Status AppendEvent(StoredEvent& ev);
 
+  // DictionaryWriter.
+  Result<std::string> Text(std::uint32_t id) override { return reader_.Text(id); }
+  Result<std::string> DomainName(std::uint32_t id) override { return reader_.DomainName(id); }
+  Result<std::uint32_t> TextId(std::string_view text) override;
+  Result<std::uint32_t> DomainId(std::string_view domain) override;
+
  private:
+  Result<std::string> KeyOf(std::string_view address);
+  // Next free id of a dictionary (texts or domain_ids), found on first use.
+  Result<std::uint32_t> NextId(MDB_dbi dbi, std::uint32_t* next);
+
   lmdb::Txn* txn_;
   const Dbis& dbis_;
   std::uint64_t next_seq_;
+  TxnDictionaryReader reader_;
+  std::uint32_t next_text_id_ = 0;    // 0 = not looked up yet
+  std::uint32_t next_domain_id_ = 0;  // 0 = not looked up yet
   bool map_full_ = false;
 };
 

@@ -102,7 +102,7 @@ Status ApplyOneBounce(const StoreOptions& options, WriteContext& ctx, const Boun
 }
 
 Status ExpireSuppressions(WriteContext& ctx, std::int64_t now, std::uint64_t* lifted, bool* more) {
-  std::vector<std::string> addresses;
+  std::vector<std::string> keys;  // address keys
   {
     lmdb::Cursor cursor;
     Status s = ctx.Check(lmdb::Cursor::Open(ctx.txn(), ctx.dbis().expiry, &cursor), "cursor");
@@ -110,19 +110,17 @@ Status ExpireSuppressions(WriteContext& ctx, std::int64_t now, std::uint64_t* li
     std::string_view key, value;
     for (int rc = cursor.First(&key, &value); rc == 0; rc = cursor.Next(&key, &value)) {
       if (key.size() < 8 || static_cast<std::int64_t>(lmdb::DecodeU64Key(key)) > now) break;
-      if (addresses.size() == kExpiryBatch) {
+      if (keys.size() == kExpiryBatch) {
         *more = true;
         break;
       }
-      addresses.emplace_back(key.substr(8));
+      keys.emplace_back(key.substr(8));
     }
   }
-  for (const std::string& address : addresses) {
-    Result<std::optional<AddressRecord>> found = ctx.GetRecord(address);
+  for (const std::string& key : keys) {
+    Result<std::optional<AddressRecord>> found = ctx.GetRecordByKey(key);
     if (!found.ok()) return found.status();
-    if (!*found) {
-      return Status::Corruption("expiry index names unknown address '" + address + "'");
-    }
+    if (!*found) return Status::Corruption("expiry index names an unknown address");
     AddressRecord rec = **found;
     if (!ApplyExpiry(rec, now)) continue;
     StoredEvent ev;
@@ -144,8 +142,8 @@ Status DeleteOldEvents(WriteContext& ctx, std::int64_t cutoff, bool* more) {
   std::string_view key, value;
   std::size_t deleted = 0;
   for (int rc = cursor.First(&key, &value); rc == 0; rc = cursor.First(&key, &value)) {
-    StoredEvent ev;
-    s = DecodeEvent(lmdb::DecodeU64Key(key), value, &ev);
+    EventHead ev;
+    s = DecodeEventHead(lmdb::DecodeU64Key(key), value, &ev);
     if (!s.ok()) return s;
     if (ev.time >= cutoff) break;
     if (deleted == kRetentionBatch) {
@@ -329,7 +327,7 @@ Status ImportInTxn(WriteContext& ctx, const ImportRow& row, std::string_view act
     rec.first_bounce = row.since;
   }
   if (rec.last_diagnostic.empty()) rec.last_diagnostic = row.diagnostic;
-  const bool changed = !before || EncodeAddressRecord(*before) != EncodeAddressRecord(rec);
+  const bool changed = !before || *before != rec;
   if (!changed) return Status::Ok();  // a duplicate: nothing new to log
   StoredEvent ev;
   ev.type = EventType::kImport;

@@ -23,29 +23,32 @@ Result<std::uint64_t> NextSeq(const lmdb::Txn& txn, const Dbis& dbis) {
 // Visits up to kChunk entries of dbi after `*resume` (exclusive; empty =
 // from the start) in one read transaction, then calls fn on what `collect`
 // kept, outside the transaction. Repeats until the end or fn says stop.
+// Only keys that start with `prefix` are visited. collect(dict, key, value, kept).
 template <typename T, typename ImplT, typename Collect>
-Status ScanChunked(const ImplT& impl, MDB_dbi dbi, Collect collect,
+Status ScanChunked(const ImplT& impl, MDB_dbi dbi, std::string_view prefix, Collect collect,
                    const std::function<bool(const T&)>& fn) {
-  std::string resume;
+  std::string resume(prefix);
   bool started = false;
   for (;;) {
     std::vector<T> kept;
     bool at_end = false;
     Status s = impl.Read([&](const lmdb::Txn& txn) -> Status {
+      TxnDictionaryReader dict(txn, impl.dbis_);
       lmdb::Cursor cursor;
       int rc = lmdb::Cursor::Open(txn, dbi, &cursor);
       if (rc != 0) return ReadError(rc, "cursor");
       std::string_view key, value;
-      rc = started ? cursor.Seek(resume, &key, &value) : cursor.First(&key, &value);
+      rc = resume.empty() ? cursor.First(&key, &value) : cursor.Seek(resume, &key, &value);
       if (rc == 0 && started && key == resume) rc = cursor.Next(&key, &value);
       std::size_t visited = 0;
-      for (; rc == 0 && visited < kChunk; rc = cursor.Next(&key, &value), ++visited) {
-        Status cs = collect(key, value, &kept);
+      for (; rc == 0 && key.starts_with(prefix) && visited < kChunk;
+           rc = cursor.Next(&key, &value), ++visited) {
+        Status cs = collect(dict, key, value, &kept);
         if (!cs.ok()) return cs;
         resume.assign(key);
       }
       if (rc != 0 && rc != MDB_NOTFOUND) return ReadError(rc, "cursor next");
-      at_end = rc == MDB_NOTFOUND;
+      at_end = rc == MDB_NOTFOUND || !key.starts_with(prefix);
       return Status::Ok();
     });
     if (!s.ok()) return s;
@@ -67,20 +70,31 @@ bool RecordFilter::Matches(const AddressRecord& r) const {
 }
 
 Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) const {
-  Result<std::string> norm = NormalizeAddress(address, impl_->options_.normalization);
-  if (!norm.ok()) return norm.status();
+  NormalizedAddress norm;
+  Status ns = NormalizeAddressInto(address, impl_->options_.normalization, &norm);
+  if (!ns.ok()) return ns;
   LookupResult out;
   const Dbis& dbis = impl_->dbis_;
   Status s = impl_->Read([&](const lmdb::Txn& txn) -> Status {
+    // The domain entry first: its id prefixes the address key. A domain
+    // without an entry has no records either.
+    std::string_view domain_value;
+    int rc = txn.Get(dbis.domains, norm.domain(), &domain_value);
+    if (rc == MDB_NOTFOUND) return Status::Ok();
+    if (rc != 0) return ReadError(rc, "lookup domain");
+    DomainHead domain;
+    Status ds = DecodeDomainHead(domain_value, &domain);
+    if (!ds.ok()) return ds;
+    char key_buf[kIdKeyBytes + kMaxLocalPartBytes];
     std::string_view value;
-    int rc = txn.Get(dbis.addresses, *norm, &value);
+    rc = txn.Get(dbis.addresses, AddressKeyInto(domain.id, norm.local_part(), key_buf), &value);
     if (rc == 0) {
-      AddressRecord rec;
-      Status ds = DecodeLookupHead(value, &rec);
+      LookupHead rec;
+      ds = DecodeLookupHead(value, &rec);
       if (!ds.ok()) return ds;
       out.known = true;
       out.state = rec.state;
-      out.reason = rec.reason;
+      out.reason.assign(rec.reason);
       out.source = rec.source;
       out.since = rec.state_since;
       if (rec.state == AddressState::kSuppressed) {
@@ -93,15 +107,12 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
       return ReadError(rc, "lookup");
     }
     // An address an admin unblocked stays deliverable even in a suppressed domain.
-    if (out.suppressed || out.state == AddressState::kUnblocked) return Status::Ok();
-    const std::string_view domain = DomainOf(*norm);
-    rc = txn.Get(dbis.domains, domain, &value);
-    if (rc == MDB_NOTFOUND || (rc == 0 && value.size() > 1 && value[1] == 0)) return Status::Ok();
-    if (rc != 0) return ReadError(rc, "lookup domain");
+    if (out.suppressed || out.state == AddressState::kUnblocked || !domain.suppressed) {
+      return Status::Ok();
+    }
     DomainRecord d;
-    Status ds = DecodeDomainRecord(domain, value, &d);
+    ds = DecodeDomainRecord(norm.domain(), domain_value, &d);
     if (!ds.ok()) return ds;
-    if (!d.suppressed) return Status::Ok();
     out.suppressed = out.domain_level = true;
     out.temporary = false;
     out.until = 0;
@@ -115,16 +126,22 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
 }
 
 Result<std::optional<AddressRecord>> Store::GetRecord(std::string_view address) const {
-  Result<std::string> norm = NormalizeAddress(address, impl_->options_.normalization);
-  if (!norm.ok()) return norm.status();
+  NormalizedAddress norm;
+  Status ns = NormalizeAddressInto(address, impl_->options_.normalization, &norm);
+  if (!ns.ok()) return ns;
   std::optional<AddressRecord> out;
   Status s = impl_->Read([&](const lmdb::Txn& txn) -> Status {
+    TxnDictionaryReader dict(txn, impl_->dbis_);
+    Result<std::uint32_t> id = dict.FindDomainId(norm.domain());
+    if (!id.ok()) return id.status();
+    if (*id == 0) return Status::Ok();
+    const std::string key = AddressKey(*id, norm.local_part());
     std::string_view value;
-    int rc = txn.Get(impl_->dbis_.addresses, *norm, &value);
+    int rc = txn.Get(impl_->dbis_.addresses, key, &value);
     if (rc == MDB_NOTFOUND) return Status::Ok();
     if (rc != 0) return ReadError(rc, "get address");
     out.emplace();
-    return DecodeAddressRecord(*norm, value, &*out);
+    return DecodeAddressRecord(key, value, dict, &*out);
   });
   if (!s.ok()) return s;
   return out;
@@ -153,6 +170,7 @@ Result<std::vector<StoredEvent>> Store::History(std::string_view address,
   std::vector<StoredEvent> out;
   if (!*rec) return out;
   Status s = impl_->Read([&](const lmdb::Txn& txn) -> Status {
+    TxnDictionaryReader dict(txn, impl_->dbis_);
     // Follow the chain until it ends or reaches events removed by retention.
     for (std::uint64_t seq = (*rec)->last_event_seq; seq != 0 && out.size() < limit;) {
       std::string_view value;
@@ -160,7 +178,7 @@ Result<std::vector<StoredEvent>> Store::History(std::string_view address,
       if (rc == MDB_NOTFOUND) break;
       if (rc != 0) return ReadError(rc, "get event");
       StoredEvent ev;
-      Status ds = DecodeEvent(seq, value, &ev);
+      Status ds = DecodeEvent(seq, value, dict, &ev);
       if (!ds.ok()) return ds;
       seq = ev.prev_seq;
       out.push_back(std::move(ev));
@@ -206,26 +224,39 @@ Result<std::uint64_t> Store::LastSequence() const {
 
 Status Store::ForEachRecord(const RecordFilter& filter,
                             const std::function<bool(const AddressRecord&)>& fn) const {
-  auto collect = [&](std::string_view key, std::string_view value,
+  // A domain filter scans the domain's key range only.
+  std::string prefix;
+  if (!filter.domain.empty()) {
+    std::uint32_t id = 0;
+    Status s = impl_->Read([&](const lmdb::Txn& txn) -> Status {
+      Result<std::uint32_t> found = TxnDictionaryReader(txn, impl_->dbis_).FindDomainId(filter.domain);
+      if (found.ok()) id = *found;
+      return found.status();
+    });
+    if (!s.ok()) return s;
+    if (id == 0) return Status::Ok();
+    prefix = IdKey(id);
+  }
+  auto collect = [&](DictionaryReader& dict, std::string_view key, std::string_view value,
                      std::vector<AddressRecord>* kept) -> Status {
     AddressRecord rec;
-    Status s = DecodeAddressRecord(key, value, &rec);
+    Status s = DecodeAddressRecord(key, value, dict, &rec);
     if (s.ok() && filter.Matches(rec)) kept->push_back(std::move(rec));
     return s;
   };
-  return ScanChunked<AddressRecord>(*impl_, impl_->dbis_.addresses, collect, fn);
+  return ScanChunked<AddressRecord>(*impl_, impl_->dbis_.addresses, prefix, collect, fn);
 }
 
 Status Store::ForEachDomain(bool suppressed_only,
                             const std::function<bool(const DomainRecord&)>& fn) const {
-  auto collect = [&](std::string_view key, std::string_view value,
+  auto collect = [&](DictionaryReader&, std::string_view key, std::string_view value,
                      std::vector<DomainRecord>* kept) -> Status {
     DomainRecord d;
     Status s = DecodeDomainRecord(key, value, &d);
     if (s.ok() && (d.suppressed || !suppressed_only)) kept->push_back(std::move(d));
     return s;
   };
-  return ScanChunked<DomainRecord>(*impl_, impl_->dbis_.domains, collect, fn);
+  return ScanChunked<DomainRecord>(*impl_, impl_->dbis_.domains, "", collect, fn);
 }
 
 Result<std::uint64_t> Store::ForEachChangedSince(
@@ -258,6 +289,7 @@ Result<std::uint64_t> Store::ForEachChangedSince(
   for (std::uint64_t pos = since; pos < end;) {
     std::vector<AddressRecord> kept;
     s = impl_->Read([&](const lmdb::Txn& txn) -> Status {
+      TxnDictionaryReader dict(txn, dbis);
       lmdb::Cursor cursor;
       int rc = lmdb::Cursor::Open(txn, dbis.events, &cursor);
       if (rc != 0) return ReadError(rc, "cursor");
@@ -273,16 +305,16 @@ Result<std::uint64_t> Store::ForEachChangedSince(
           break;
         }
         pos = seq;
-        StoredEvent ev;
-        Status ds = DecodeEvent(seq, value, &ev);
+        EventHead ev;
+        Status ds = DecodeEventHead(seq, value, &ev);
         if (!ds.ok()) return ds;
-        if (ev.address.empty() || ev.address.front() == '@') continue;
+        if (ev.address_key.empty()) continue;  // a domain event
         std::string_view rec_value;
-        int grc = txn.Get(dbis.addresses, ev.address, &rec_value);
+        int grc = txn.Get(dbis.addresses, ev.address_key, &rec_value);
         if (grc == MDB_NOTFOUND) continue;
         if (grc != 0) return ReadError(grc, "get address");
         AddressRecord rec;
-        ds = DecodeAddressRecord(ev.address, rec_value, &rec);
+        ds = DecodeAddressRecord(ev.address_key, rec_value, dict, &rec);
         if (!ds.ok()) return ds;
         // Emitted at its newest change only: once per export, never twice.
         if (rec.updated_seq == seq && filter.Matches(rec)) kept.push_back(std::move(rec));

@@ -91,8 +91,8 @@ Result<StoreStats> Store::Stats(std::int64_t now) const {
     std::size_t old_run = 0;
     for (rc = cursor.Last(&key, &value); rc == 0 && old_run < kOldRunEnd;
          rc = cursor.Prev(&key, &value)) {
-      StoredEvent ev;
-      Status ds = DecodeEvent(lmdb::DecodeU64Key(key), value, &ev);
+      EventHead ev;
+      Status ds = DecodeEventHead(lmdb::DecodeU64Key(key), value, &ev);
       if (!ds.ok()) return ds;
       if (ev.time < now - 7 * kDay) {
         ++old_run;
@@ -123,12 +123,12 @@ Result<VerifyReport> Store::Verify() const {
       return Status::Ok();
     }
     const std::uint64_t next_seq = lmdb::DecodeU64Key(value);
+    TxnDictionaryReader dict(txn, dbis);
     Status st = ScanDb(txn, dbis.addresses, "addresses", report, &report.addresses,
                        [&](std::string_view key, std::string_view v) -> std::string {
                          AddressRecord r;
-                         Status ds = DecodeAddressRecord(key, v, &r);
+                         Status ds = DecodeAddressRecord(key, v, dict, &r);
                          if (!ds.ok()) return ds.message();
-                         if (DomainOf(key).empty()) return "key '" + std::string(key) + "' has no domain";
                          if (r.updated_seq >= next_seq || r.last_event_seq >= next_seq) {
                            return "'" + r.address + "' refers to an event not yet written";
                          }
@@ -146,28 +146,66 @@ Result<VerifyReport> Store::Verify() const {
                   std::string_view v;
                   AddressRecord r;
                   if (txn.Get(dbis.addresses, key.substr(8), &v) != 0 ||
-                      !DecodeAddressRecord(key.substr(8), v, &r).ok() ||
+                      !DecodeAddressRecord(key.substr(8), v, dict, &r).ok() ||
                       r.state != AddressState::kSuppressedTemporary ||
                       r.suppressed_until != static_cast<std::int64_t>(lmdb::DecodeU64Key(key))) {
-                    return "entry for '" + std::string(key.substr(8)) + "' has no matching record";
+                    return "entry " + std::to_string(lmdb::DecodeU64Key(key)) +
+                           " has no matching record";
                   }
                   return "";
                 });
     if (!st.ok()) return st;
+    // Domain entries and their ids map one to one.
     st = ScanDb(txn, dbis.domains, "domains", report, &report.domains,
                 [&](std::string_view key, std::string_view v) -> std::string {
                   DomainRecord d;
                   Status ds = DecodeDomainRecord(key, v, &d);
-                  return ds.ok() ? "" : ds.message();
+                  if (!ds.ok()) return ds.message();
+                  Result<std::string> name = dict.DomainName(d.id);
+                  if (!name.ok() || *name != key) {
+                    return "'" + d.domain + "' has id " + std::to_string(d.id) +
+                           ", which names another domain";
+                  }
+                  return "";
                 });
     if (!st.ok()) return st;
+    std::uint64_t domain_ids = 0;
+    st = ScanDb(txn, dbis.domain_ids, "domain_ids", report, &domain_ids,
+                [&](std::string_view key, std::string_view name) -> std::string {
+                  std::string_view v;
+                  DomainHead head;
+                  if (key.size() != kIdKeyBytes || txn.Get(dbis.domains, name, &v) != 0 ||
+                      !DecodeDomainHead(v, &head).ok() || head.id != DecodeIdKey(key)) {
+                    return "id of '" + std::string(name) + "' has no matching domain entry";
+                  }
+                  return "";
+                });
+    if (!st.ok()) return st;
+    std::uint64_t texts = 0, text_ids = 0;
+    st = ScanDb(txn, dbis.texts, "texts", report, &texts,
+                [&](std::string_view key, std::string_view) -> std::string {
+                  return key.size() == kIdKeyBytes ? "" : "malformed key";
+                });
+    if (!st.ok()) return st;
+    st = ScanDb(txn, dbis.text_ids, "text_ids", report, &text_ids,
+                [&](std::string_view text, std::string_view id) -> std::string {
+                  Result<std::string> back = id.size() == kIdKeyBytes
+                                                 ? dict.Text(DecodeIdKey(id))
+                                                 : Status::Corruption("malformed id");
+                  return back.ok() && *back == text ? "" : "an entry names the wrong text";
+                });
+    if (!st.ok()) return st;
+    if (texts != text_ids) {
+      report.problems.push_back("texts: " + std::to_string(texts) + " entries, but " +
+                                std::to_string(text_ids) + " in text_ids");
+    }
     st = ScanDb(txn, dbis.events, "events", report, &report.events,
                 [&](std::string_view key, std::string_view v) -> std::string {
                   if (key.size() != 8) return "key of " + std::to_string(key.size()) + " bytes";
                   const std::uint64_t seq = lmdb::DecodeU64Key(key);
                   if (seq == 0 || seq >= next_seq) return "event " + std::to_string(seq) + " beyond next_seq";
                   StoredEvent ev;
-                  Status ds = DecodeEvent(seq, v, &ev);
+                  Status ds = DecodeEvent(seq, v, dict, &ev);
                   return ds.ok() ? "" : ds.message();
                 });
     if (!st.ok()) return st;
