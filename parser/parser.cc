@@ -6,6 +6,7 @@
 #include "parser/auto_reply.h"
 #include "parser/delivery_status.h"
 #include "parser/feedback_report.h"
+#include "parser/list_notice.h"
 #include "parser/mime_walk.h"
 #include "parser/ses_notification.h"
 #include "parser/smtp_codes.h"
@@ -183,6 +184,9 @@ BounceReport Decode(const MimeContent& mime, const ParseLimits& limits, std::siz
 
   if (DecodeSesNotification(text_body, keep,
                             limits.max_diagnostic_bytes, &report)) {
+    return report;
+  }
+  if (DecodeFmlNotice(mime.headers, text_body, limits.max_diagnostic_bytes, &report)) {
     return report;
   }
 
