@@ -45,8 +45,8 @@ constexpr const char* kExpireHelp =
     "Usage: bouncectl expire [--db PATH]\n"
     "\n"
     "Applies expiries now: lifts temporary suppressions whose time is over,\n"
-    "deletes event-log entries older than the retention (365 days) and\n"
-    "expired sent-message ledger entries. The milter does the same every\n"
+    "deletes event-log entries older than EventRetention (default 365 days)\n"
+    "and expired sent-message ledger entries. The milter does the same every\n"
     "minute on its own; lookups treat an expired temporary suppression as\n"
     "lifted even before. Prints the number of suppressions lifted.\n";
 
@@ -73,18 +73,18 @@ Result<std::vector<std::string>> ReadAddressFile(const std::string& path) {
 }  // namespace
 
 int RunUnblock(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {"--file", "--actor", "--domain"}, {"--force"});
-  if (!args.ok()) return UsageError("unblock", args.status().message(), kUnblockHelp);
-  if (args->help) return std::fputs(kUnblockHelp, stdout), kExitOk;
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{"--file", "--actor", "--domain"}, {"--force"}});
+  if (!args.ok()) return UsageError("unblock", args.status().message());
+  if (args->help) return ShowStoreHelp(kUnblockHelp);
   std::vector<std::string> addresses = args->positional;
-  if (args->values.count("--file")) {
+  if (args->HasValue("--file")) {
     Result<std::vector<std::string>> from_file = ReadAddressFile(args->Value("--file"));
     if (!from_file.ok()) return Fail("unblock", from_file.status().message());
     addresses.insert(addresses.end(), from_file->begin(), from_file->end());
   }
-  const bool domain = args->values.count("--domain") > 0;
+  const bool domain = args->HasValue("--domain");
   if (addresses.empty() == !domain) {
-    return UsageError("unblock", "give ADDRESS..., --file FILE or --domain DOMAIN", kUnblockHelp);
+    return UsageError("unblock", "give ADDRESS..., --file FILE or --domain DOMAIN");
   }
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
   if (!store.ok()) return Fail("unblock", store.status().ToString());
@@ -121,24 +121,19 @@ int RunUnblock(const Args& raw) {
 }
 
 int RunSuppress(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {"--reason", "--days", "--actor", "--domain"}, {});
-  if (!args.ok()) return UsageError("suppress", args.status().message(), kSuppressHelp);
-  if (args->help) return std::fputs(kSuppressHelp, stdout), kExitOk;
+  Result<ParsedArgs> args =
+      ParseStoreArgs(raw, {{"--reason", "--days", "--actor", "--domain"}, {}});
+  if (!args.ok()) return UsageError("suppress", args.status().message());
+  if (args->help) return ShowStoreHelp(kSuppressHelp);
   const std::string reason = args->Value("--reason");
-  if (reason.empty()) return UsageError("suppress", "--reason is required", kSuppressHelp);
-  const bool domain = args->values.count("--domain") > 0;
+  if (reason.empty()) return UsageError("suppress", "--reason is required");
+  const bool domain = args->HasValue("--domain");
   if (args->positional.empty() == !domain) {
-    return UsageError("suppress", "give ADDRESS... or --domain DOMAIN", kSuppressHelp);
+    return UsageError("suppress", "give ADDRESS... or --domain DOMAIN");
   }
-  long days = 0;
-  if (args->values.count("--days")) {
-    const std::string text = args->Value("--days");
-    char* end = nullptr;
-    days = std::strtol(text.c_str(), &end, 10);
-    if (*end != '\0' || days < 1 || days > 3650 || domain) {
-      return UsageError("suppress", "--days takes 1..3650 and applies to addresses only", kSuppressHelp);
-    }
-  }
+  Result<std::int64_t> days = IntegerOption(*args, "--days", 1, 3650, 0);
+  if (!days.ok()) return UsageError("suppress", days.status().message());
+  if (*days != 0 && domain) return UsageError("suppress", "--days applies to addresses only");
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
   if (!store.ok()) return Fail("suppress", store.status().ToString());
   const std::string actor = args->Value("--actor", DefaultActor());
@@ -150,23 +145,23 @@ int RunSuppress(const Args& raw) {
     return kExitOk;
   }
   int status = kExitOk;
-  const std::int64_t until = days == 0 ? 0 : now + days * 86400;
+  const std::int64_t until = *days == 0 ? 0 : now + *days * 86400;
   for (const std::string& address : args->positional) {
     Status s = (*store)->Suppress(address, reason, until, actor, now);
     if (!s.ok()) {
       std::fprintf(stderr, "%s: error: %s\n", address.c_str(), s.message().c_str());
       status = kExitError;
     } else {
-      std::printf("%s: suppressed%s\n", address.c_str(), days ? " temporarily" : "");
+      std::printf("%s: suppressed%s\n", address.c_str(), *days ? " temporarily" : "");
     }
   }
   return status;
 }
 
 int RunExpire(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {}, {});
-  if (!args.ok()) return UsageError("expire", args.status().message(), kExpireHelp);
-  if (args->help) return std::fputs(kExpireHelp, stdout), kExitOk;
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{}, {}});
+  if (!args.ok()) return UsageError("expire", args.status().message());
+  if (args->help) return ShowStoreHelp(kExpireHelp);
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
   if (!store.ok()) return Fail("expire", store.status().ToString());
   Result<std::uint64_t> lifted = (*store)->ExpireNow(NowSeconds());

@@ -55,10 +55,10 @@ nlohmann::ordered_json RecordJson(const AddressRecord& r) {
 }  // namespace
 
 int RunCheck(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {}, {"-q"});
-  if (!args.ok()) return UsageError("check", args.status().message(), kCheckHelp);
-  if (args->help) return std::fputs(kCheckHelp, stdout), kExitOk;
-  if (args->positional.empty()) return UsageError("check", "no ADDRESS given", kCheckHelp);
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{}, {"-q"}});
+  if (!args.ok()) return UsageError("check", args.status().message());
+  if (args->help) return ShowStoreHelp(kCheckHelp);
+  if (args->positional.empty()) return UsageError("check", "no ADDRESS given");
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("check", store.status().ToString());
   const bool quiet = args->Has("-q"), json = args->Has("--json");
@@ -93,21 +93,19 @@ int RunCheck(const Args& raw) {
 }
 
 int RunShow(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {"--history"}, {});
-  if (!args.ok()) return UsageError("show", args.status().message(), kShowHelp);
-  if (args->help) return std::fputs(kShowHelp, stdout), kExitOk;
-  if (args->positional.size() != 1) return UsageError("show", "give exactly one ADDRESS", kShowHelp);
-  const std::string history_arg = args->Value("--history", "20");
-  char* end = nullptr;
-  const unsigned long history = std::strtoul(history_arg.c_str(), &end, 10);
-  if (*end != '\0' || history > 100000) return UsageError("show", "bad --history", kShowHelp);
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{"--history"}, {}});
+  if (!args.ok()) return UsageError("show", args.status().message());
+  if (args->help) return ShowStoreHelp(kShowHelp);
+  if (args->positional.size() != 1) return UsageError("show", "give exactly one ADDRESS");
+  Result<std::int64_t> history = IntegerOption(*args, "--history", 0, 100000, 20);
+  if (!history.ok()) return UsageError("show", history.status().message());
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("show", store.status().ToString());
   const std::string& address = args->positional[0];
   Result<std::optional<AddressRecord>> rec = (*store)->GetRecord(address);
   if (!rec.ok()) return Fail("show", address + ": " + rec.status().message());
   Result<LookupResult> look = (*store)->Lookup(address, NowSeconds());
-  Result<std::vector<StoredEvent>> events = (*store)->History(address, history);
+  Result<std::vector<StoredEvent>> events = (*store)->History(address, static_cast<std::size_t>(*history));
   Result<std::optional<DomainRecord>> domain = (*store)->GetDomain(std::string(DomainOf((*rec) ? (*rec)->address : address)));
   if (!look.ok() || !events.ok() || !domain.ok()) {
     return Fail("show", !look.ok() ? look.status().ToString()

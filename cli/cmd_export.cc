@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "cli/store_cli.h"
 #include "store/crm_format.h"
@@ -45,30 +45,30 @@ constexpr const char* kExportHelp =
 }  // namespace
 
 int RunExport(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {"--format", "--since", "--state", "--output"}, {"--no-bom"});
-  if (!args.ok()) return UsageError("export", args.status().message(), kExportHelp);
-  if (args->help) return std::fputs(kExportHelp, stdout), kExitOk;
+  Result<ParsedArgs> args =
+      ParseStoreArgs(raw, {{"--format", "--since", "--state", "--output"}, {"--no-bom"}});
+  if (!args.ok()) return UsageError("export", args.status().message());
+  if (args->help) return ShowStoreHelp(kExportHelp);
   const std::string format = args->Value("--format");
-  if (format != "csv" && format != "jsonl") return UsageError("export", "--format csv|jsonl is required", kExportHelp);
-  if (!args->positional.empty()) return UsageError("export", "unexpected argument", kExportHelp);
+  if (format != "csv" && format != "jsonl") {
+    return UsageError("export", "--format csv|jsonl is required");
+  }
+  if (!args->positional.empty()) return UsageError("export", "unexpected argument");
   std::vector<AddressState> states;
   for (std::string rest = args->Value("--state"); !rest.empty();) {
     std::size_t comma = rest.find(',');
     std::string word = rest.substr(0, comma);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
     std::optional<AddressState> st = ParseAddressState(word);
-    if (!st) return UsageError("export", "unknown state '" + word + "'", kExportHelp);
+    if (!st) return UsageError("export", "unknown state '" + word + "'");
     states.push_back(*st);
   }
   std::optional<std::uint64_t> since;
-  if (args->values.count("--since")) {
-    const std::string text = args->Value("--since");
-    char* end = nullptr;
-    errno = 0;
-    since = std::strtoull(text.c_str(), &end, 10);
-    if (*end != '\0' || errno != 0 || text.empty() || text[0] == '-') {
-      return UsageError("export", "--since takes a cursor number", kExportHelp);
-    }
+  if (args->HasValue("--since")) {
+    Result<std::int64_t> cursor =
+        IntegerOption(*args, "--since", 0, std::numeric_limits<std::int64_t>::max(), 0);
+    if (!cursor.ok()) return UsageError("export", cursor.status().message());
+    since = static_cast<std::uint64_t>(*cursor);
   }
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("export", store.status().ToString());

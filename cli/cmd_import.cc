@@ -121,12 +121,12 @@ Status ImportJsonl(std::istream& in, Importer& importer) {
 }  // namespace
 
 int RunImport(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {"--format", "--actor"}, {});
-  if (!args.ok()) return UsageError("import", args.status().message(), kImportHelp);
-  if (args->help) return std::fputs(kImportHelp, stdout), kExitOk;
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{"--format", "--actor"}, {}});
+  if (!args.ok()) return UsageError("import", args.status().message());
+  if (args->help) return ShowStoreHelp(kImportHelp);
   const std::string format = args->Value("--format");
-  if (format != "csv" && format != "jsonl") return UsageError("import", "--format csv|jsonl is required", kImportHelp);
-  if (args->positional.size() != 1) return UsageError("import", "give one FILE (or -)", kImportHelp);
+  if (format != "csv" && format != "jsonl") return UsageError("import", "--format csv|jsonl is required");
+  if (args->positional.size() != 1) return UsageError("import", "give one FILE (or -)");
   const std::string file = args->positional[0];
   std::ifstream file_in;
   if (file != "-") {

@@ -18,12 +18,12 @@ namespace {
 constexpr std::size_t kEventsPerBatch = 500;
 
 constexpr const char* kIngestHelp =
-    "Usage: bouncectl ingest [--db PATH] [--config FILE] [--rules FILE] [--json] [-v]\n"
-    "                        PATH... | -\n"
+    "Usage: bouncectl ingest [--db PATH] [--rules FILE] [--json] [-v] PATH... | -\n"
     "\n"
     "Decodes every message found at each PATH, classifies each recipient with\n"
     "the rule table and records the bounces and complaints in the store under\n"
-    "the store's policy (docs/store.md): the same steps the milter takes.\n"
+    "the store policy of the configuration (--config; docs/bounce-milter.conf.md,\n"
+    "STORE POLICY): the same steps the milter takes.\n"
     "A PATH may be a message file, an mbox file (recognised by its leading\n"
     "\"From \" line), a Maildir (a directory with cur/ or new/), or a\n"
     "directory of message files and mbox files (not recursive). `-` reads\n"
@@ -47,10 +47,10 @@ struct IngestCounts {
 }  // namespace
 
 int RunIngest(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {"--rules"}, {"-v"});
-  if (!args.ok()) return UsageError("ingest", args.status().message(), kIngestHelp);
-  if (args->help) return std::fputs(kIngestHelp, stdout), kExitOk;
-  if (args->positional.empty()) return UsageError("ingest", "no PATH given", kIngestHelp);
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{"--rules"}, {"-v"}});
+  if (!args.ok()) return UsageError("ingest", args.status().message());
+  if (args->help) return ShowStoreHelp(kIngestHelp);
+  if (args->positional.empty()) return UsageError("ingest", "no PATH given");
   Result<std::shared_ptr<const Config>> config = LoadCliConfig(*args);
   if (!config.ok()) return Fail("ingest", config.status().ToString());
   Result<std::shared_ptr<const RuleTable>> rules =

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/keyring.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 
 namespace bm::cli {
@@ -51,10 +52,7 @@ std::int64_t Now() {
       .count();
 }
 
-int Fail(const Status& status) {
-  std::fprintf(stderr, "bouncectl keys: %s\n", status.message().c_str());
-  return kExitError;
-}
+int Fail(const Status& status) { return cli::Fail("keys", status.message()); }
 
 void PrintKey(const char* role, const SigningKey& key, bool json) {
   if (json) {
@@ -70,30 +68,17 @@ void PrintKey(const char* role, const SigningKey& key, bool json) {
 
 }  // namespace
 
-int RunKeys(const Args& args) {
-  std::string action;
-  std::string path = kDefaultKeyFile;
-  bool json = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kHelp, stdout);
-      return kExitOk;
-    } else if (a == "--keys" && i + 1 < args.size()) {
-      path = args[++i];
-    } else if (a == "--json") {
-      json = true;
-    } else if (action.empty() && (a == "generate" || a == "list" || a == "rotate")) {
-      action = a;
-    } else {
-      std::fprintf(stderr, "bouncectl keys: unexpected argument '%s'\n%s", a.c_str(), kHelp);
-      return kExitUsage;
-    }
+int RunKeys(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {{"--keys"}, {"--json"}});
+  if (!args.ok()) return UsageError("keys", args.status().message());
+  if (args->help) return ShowHelp(kHelp);
+  if (args->positional.size() != 1) return UsageError("keys", "give one of generate, list, rotate");
+  const std::string& action = args->positional[0];
+  if (action != "generate" && action != "list" && action != "rotate") {
+    return UsageError("keys", "unknown action " + action);
   }
-  if (action.empty()) {
-    std::fputs(kHelp, stderr);
-    return kExitUsage;
-  }
+  const std::string path = args->Value("--keys", kDefaultKeyFile);
+  const bool json = args->Has("--json");
 
   if (action == "generate") {
     Result<Keyring> ring = Keyring::Generate(Now());

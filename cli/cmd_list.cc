@@ -1,6 +1,6 @@
 // bouncectl list: records (or domain entries) matching filters.
 #include <cstdio>
-#include <cstdlib>
+#include <limits>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -59,28 +59,25 @@ int ListDomains(const Store& store, bool all, bool json) {
 
 int RunList(const Args& raw) {
   Result<ParsedArgs> args =
-      ParseArgs(raw, {"--state", "--reason", "--domain", "--limit"}, {"--domains", "--all"});
-  if (!args.ok()) return UsageError("list", args.status().message(), kListHelp);
-  if (args->help) return std::fputs(kListHelp, stdout), kExitOk;
-  if (!args->positional.empty()) return UsageError("list", "unexpected argument", kListHelp);
+      ParseStoreArgs(raw, {{"--state", "--reason", "--domain", "--limit"}, {"--domains", "--all"}});
+  if (!args.ok()) return UsageError("list", args.status().message());
+  if (args->help) return ShowStoreHelp(kListHelp);
+  if (!args->positional.empty()) return UsageError("list", "unexpected argument");
   RecordFilter filter;
-  if (args->values.count("--state")) {
+  if (args->HasValue("--state")) {
     filter.state = ParseAddressState(args->Value("--state"));
-    if (!filter.state) return UsageError("list", "unknown state '" + args->Value("--state") + "'", kListHelp);
+    if (!filter.state) return UsageError("list", "unknown state '" + args->Value("--state") + "'");
   }
   filter.reason = args->Value("--reason");
-  if (args->values.count("--domain")) {
+  if (args->HasValue("--domain")) {
     Result<std::string> d = NormalizeDomain(args->Value("--domain"));
-    if (!d.ok()) return UsageError("list", d.status().message(), kListHelp);
+    if (!d.ok()) return UsageError("list", d.status().message());
     filter.domain = *d;
   }
-  unsigned long long limit = ~0ULL;
-  if (args->values.count("--limit")) {
-    const std::string text = args->Value("--limit");
-    char* end = nullptr;
-    limit = std::strtoull(text.c_str(), &end, 10);
-    if (*end != '\0' || text.empty() || text[0] == '-') return UsageError("list", "bad --limit", kListHelp);
-  }
+  constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
+  Result<std::int64_t> limit_arg = IntegerOption(*args, "--limit", 0, kUnlimited, kUnlimited);
+  if (!limit_arg.ok()) return UsageError("list", limit_arg.status().message());
+  const auto limit = static_cast<unsigned long long>(*limit_arg);
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("list", store.status().ToString());
   const bool json = args->Has("--json");

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/report_json.h"
 #include "common/file_util.h"
@@ -52,41 +53,21 @@ void PrintTable(const std::string& file, const BounceReport& report,
 
 }  // namespace
 
-int RunParse(const Args& args) {
-  bool json = false;
-  std::string rules_path;
-  std::vector<std::string> files;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kHelp, stdout);
-      return kExitOk;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--rules" && i + 1 < args.size()) {
-      rules_path = args[++i];
-    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
-      std::fprintf(stderr, "bouncectl parse: unknown option '%s'\n%s", a.c_str(), kHelp);
-      return kExitUsage;
-    } else {
-      files.push_back(a);
-    }
-  }
-  if (files.empty()) {
-    std::fputs(kHelp, stderr);
-    return kExitUsage;
-  }
+int RunParse(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {{"--rules"}, {"--json"}});
+  if (!args.ok()) return UsageError("parse", args.status().message());
+  if (args->help) return ShowHelp(kHelp);
+  if (args->positional.empty()) return UsageError("parse", "no FILE given");
+  const bool json = args->Has("--json");
+  const std::string rules_path = args->Value("--rules");
 
   Result<std::shared_ptr<const RuleTable>> loaded = RuleTable::LoadFileOrDefault(rules_path);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "bouncectl parse: %s\n", loaded.status().message().c_str());
-    return kExitError;
-  }
+  if (!loaded.ok()) return Fail("parse", loaded.status().message());
   const std::shared_ptr<const RuleTable> rules = *loaded;
 
   const ParseLimits limits;
   int exit_status = kExitOk;
-  for (const std::string& file : files) {
+  for (const std::string& file : args->positional) {
     Result<std::string> raw = ReadFileBounded(file, limits.max_message_bytes);
     Result<BounceReport> report =
         raw.ok() ? ParseBounce(*raw, limits) : Result<BounceReport>(raw.status());

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "rules/rule_table.h"
 
@@ -43,51 +44,20 @@ constexpr const char* kHelp =
     "Exit status: 0 success, 1 the rules file is invalid or unreadable,\n"
     "2 usage error.\n";
 
-int Usage() {
-  std::fputs(kHelp, stderr);
-  return kExitUsage;
-}
-
-int CheckRulesFile(const Args& args) {
-  if (args.size() != 2) return Usage();
-  auto table = RuleTable::LoadFile(args[1]);
+int CheckRulesFile(const ParsedArgs& args) {
+  if (args.positional.size() != 2) return UsageError("rules", "check takes one FILE");
+  auto table = RuleTable::LoadFile(args.positional[1]);
   if (!table.ok()) {
     std::fprintf(stderr, "%s\n", table.status().message().c_str());
     return kExitError;
   }
-  std::printf("%s: %zu rules, OK\n", args[1].c_str(), (*table)->size());
+  std::printf("%s: %zu rules, OK\n", args.positional[1].c_str(), (*table)->size());
   return kExitOk;
 }
 
-int TestRules(const Args& args) {
-  std::string rules_path, status, code, mta, kind = "dsn", action = "failed", format, command;
-  std::string text;
-  bool have_text = false;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string* target = a == "--rules"    ? &rules_path
-                          : a == "--status" ? &status
-                          : a == "--code"   ? &code
-                          : a == "--mta"    ? &mta
-                          : a == "--kind"   ? &kind
-                          : a == "--action" ? &action
-                          : a == "--format" ? &format
-                          : a == "--command" ? &command
-                                            : nullptr;
-    if (target != nullptr) {
-      if (i + 1 >= args.size()) return Usage();
-      *target = args[++i];
-    } else if (a.size() > 1 && a[0] == '-' && a != "--") {
-      std::fprintf(stderr, "bouncectl rules: unknown option '%s'\n", a.c_str());
-      return Usage();
-    } else if (!have_text) {
-      text = a == "--" && i + 1 < args.size() ? args[++i] : a;
-      have_text = true;
-    } else {
-      return Usage();
-    }
-  }
-  if (!have_text) return Usage();
+int TestRules(const ParsedArgs& args) {
+  if (args.positional.size() != 2) return UsageError("rules", "test takes one TEXT");
+  const std::string kind = args.Value("--kind", "dsn");
   RuleInput input;
   if (kind == "dsn") {
     input.kind = ReportKind::kDsn;
@@ -98,21 +68,20 @@ int TestRules(const Args& args) {
   } else if (kind == "notbounce") {
     input.kind = ReportKind::kNotBounce;
   } else {
-    std::fprintf(stderr, "bouncectl rules: unknown kind '%s'\n", kind.c_str());
-    return Usage();
+    return UsageError("rules", "unknown kind " + kind);
   }
-  auto table = RuleTable::LoadFileOrDefault(rules_path);
+  auto table = RuleTable::LoadFileOrDefault(args.Value("--rules"));
   if (!table.ok()) {
     std::fprintf(stderr, "%s\n", table.status().message().c_str());
     return kExitError;
   }
-  input.status = status;
-  input.reply_code = code;
-  input.remote_mta = mta;
-  input.action = action;
-  input.format = format;
-  input.command = command;
-  input.diagnostic = text;
+  input.status = args.Value("--status");
+  input.reply_code = args.Value("--code");
+  input.remote_mta = args.Value("--mta");
+  input.action = args.Value("--action", "failed");
+  input.format = args.Value("--format");
+  input.command = args.Value("--command");
+  input.diagnostic = args.positional[1];
   Classification c = (*table)->Classify(input);
   std::printf("rule:    %s\n", c.rule_id.c_str());
   std::printf("why:     %s\n", c.explanation.c_str());
@@ -126,20 +95,21 @@ int TestRules(const Args& args) {
 
 }  // namespace
 
-int RunRules(const Args& args) {
-  if (args.empty()) return Usage();
-  const std::string& sub = args[0];
-  if (sub == "-h" || sub == "--help" || sub == "help") {
-    std::fputs(kHelp, stdout);
-    return kExitOk;
-  }
-  if (sub == "check") return CheckRulesFile(args);
-  if (sub == "test") return TestRules(args);
-  if (sub == "default" && args.size() == 1) {
+int RunRules(const Args& raw) {
+  Result<ParsedArgs> args = ParseArgs(raw, {{"--rules", "--status", "--code", "--mta", "--kind",
+                                             "--action", "--format", "--command"},
+                                            {}});
+  if (!args.ok()) return UsageError("rules", args.status().message());
+  const std::string sub = args->positional.empty() ? "" : args->positional[0];
+  if (args->help || sub == "help") return ShowHelp(kHelp);
+  if (sub == "test") return TestRules(*args);
+  if (!args->values.empty()) return UsageError("rules", "options are for rules test only");
+  if (sub == "check") return CheckRulesFile(*args);
+  if (sub == "default" && args->positional.size() == 1) {
     std::fwrite(RuleTable::DefaultText().data(), 1, RuleTable::DefaultText().size(), stdout);
     return kExitOk;
   }
-  return Usage();
+  return UsageError("rules", sub.empty() ? "give check, test or default" : "unknown action " + sub);
 }
 
 }  // namespace bm::cli

@@ -44,9 +44,9 @@ void PrintPairs(const char* title, const std::vector<std::pair<std::string, std:
 }  // namespace
 
 int RunStats(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {}, {});
-  if (!args.ok()) return UsageError("stats", args.status().message(), kStatsHelp);
-  if (args->help) return std::fputs(kStatsHelp, stdout), kExitOk;
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{}, {}});
+  if (!args.ok()) return UsageError("stats", args.status().message());
+  if (args->help) return ShowStoreHelp(kStatsHelp);
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("stats", store.status().ToString());
   Result<StoreStats> st = (*store)->Stats(NowSeconds());
@@ -83,9 +83,9 @@ int RunStats(const Args& raw) {
 }
 
 int RunVerifyStore(const Args& raw) {
-  Result<ParsedArgs> args = ParseArgs(raw, {}, {});
-  if (!args.ok()) return UsageError("verify-store", args.status().message(), kVerifyHelp);
-  if (args->help) return std::fputs(kVerifyHelp, stdout), kExitOk;
+  Result<ParsedArgs> args = ParseStoreArgs(raw, {{}, {}});
+  if (!args.ok()) return UsageError("verify-store", args.status().message());
+  if (args->help) return ShowStoreHelp(kVerifyHelp);
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/true);
   if (!store.ok()) return Fail("verify-store", store.status().ToString());
   Result<VerifyReport> v = (*store)->Verify();

@@ -277,7 +277,27 @@ TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
   CommandResult r = Run("list");
   EXPECT_EQ(r.status, kExitError);
   EXPECT_NE(r.output.find("bouncectl list:"), std::string::npos) << r.output;
-  EXPECT_EQ(Run("stats --bogus").status, kExitUsage);
+  r = Run("stats --bogus");
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_EQ(r.output, "bouncectl stats: unknown option --bogus; see bouncectl stats --help\n");
+}
+
+// Every command takes --help (0, on standard output) and reports a bad
+// option in the same words, whichever parser path it takes.
+TEST(BouncectlCommandLineTest, EveryCommandHasHelpAndOneErrorStyle) {
+  for (const char* command : {"parse", "rules", "keys", "verify", "ingest", "check", "show", "list",
+                              "unblock", "suppress", "expire", "export", "import", "stats",
+                              "verify-store"}) {
+    CommandResult help = RunBouncectl(std::string(command) + " --help");
+    EXPECT_EQ(help.status, kExitOk) << command;
+    EXPECT_NE(help.output.find(std::string("Usage: bouncectl ") + command), std::string::npos)
+        << command;
+    CommandResult bad = RunBouncectl(std::string(command) + " --no-such-option");
+    EXPECT_EQ(bad.status, kExitUsage) << command;
+    EXPECT_EQ(bad.output, std::string("bouncectl ") + command +
+                              ": unknown option --no-such-option; see bouncectl " + command +
+                              " --help\n");
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "auth/keyring.h"
 #include "auth/return_path.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 
 namespace bm::cli {
@@ -90,57 +91,26 @@ void Print(const std::string& address, const DecodedReturnPath& d,
 
 }  // namespace
 
-int RunVerify(const Args& args) {
-  std::string path = kDefaultKeyFile;
+int RunVerify(const Args& raw) {
+  Result<ParsedArgs> args =
+      ParseArgs(raw, {{"--keys", "--prefix", "--max-age-days"}, {"--json"}});
+  if (!args.ok()) return UsageError("verify", args.status().message());
+  if (args->help) return ShowHelp(kHelp);
+  if (args->positional.empty()) return UsageError("verify", "no ADDRESS given");
+  const std::string path = args->Value("--keys", kDefaultKeyFile);
   ReturnPathOptions options;
-  bool json = false;
-  std::vector<std::string> addresses;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kHelp, stdout);
-      return kExitOk;
-    } else if (a == "--keys" && i + 1 < args.size()) {
-      path = args[++i];
-    } else if (a == "--prefix" && i + 1 < args.size()) {
-      options.prefix = args[++i];
-    } else if (a == "--max-age-days" && i + 1 < args.size()) {
-      const std::string& value = args[++i];
-      std::size_t used = 0;
-      int days = -1;
-      try {
-        days = std::stoi(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != value.size() || days < 1 || days >= kDayStampPeriod / 2) {
-        std::fprintf(stderr, "bouncectl verify: --max-age-days wants 1..%d, not '%s'\n",
-                     kDayStampPeriod / 2 - 1, value.c_str());
-        return kExitUsage;
-      }
-      options.max_age_days = days;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "bouncectl verify: unknown option '%s'\n%s", a.c_str(), kHelp);
-      return kExitUsage;
-    } else {
-      addresses.push_back(a);
-    }
-  }
-  if (addresses.empty()) {
-    std::fputs(kHelp, stderr);
-    return kExitUsage;
-  }
+  options.prefix = args->Value("--prefix", options.prefix);
+  Result<std::int64_t> max_age = IntegerOption(*args, "--max-age-days", 1,
+                                               kDayStampPeriod / 2 - 1, options.max_age_days);
+  if (!max_age.ok()) return UsageError("verify", max_age.status().message());
+  options.max_age_days = static_cast<int>(*max_age);
+  const bool json = args->Has("--json");
   Result<Keyring> ring = Keyring::LoadFile(path);
-  if (!ring.ok()) {
-    std::fprintf(stderr, "bouncectl verify: %s\n", ring.status().message().c_str());
-    return kExitError;
-  }
+  if (!ring.ok()) return Fail("verify", ring.status().message());
   ReturnPathCodec codec(std::make_shared<const Keyring>(std::move(ring).value()), options);
   const auto now = std::chrono::system_clock::now();
   int exit_status = kExitOk;
-  for (const std::string& address : addresses) {
+  for (const std::string& address : args->positional) {
     DecodedReturnPath d = codec.Decode(address, now);
     if (d.state != TagState::kVerified) exit_status = kExitNotFound;
     Print(address, d, now, json);

@@ -7,61 +7,26 @@
 #include "milter/config_store.h"
 
 namespace bm::cli {
-namespace {
 
-bool Contains(const std::vector<std::string_view>& list, std::string_view s) {
-  for (std::string_view x : list) {
-    if (x == s) return true;
-  }
-  return false;
+Result<ParsedArgs> ParseStoreArgs(const Args& args, OptionSpec own) {
+  own.with_value.insert(own.with_value.end(), {"--db", "--config"});
+  own.flags.push_back("--json");
+  return ParseArgs(args, own);
 }
 
-}  // namespace
-
-std::string ParsedArgs::Value(std::string_view name, std::string fallback) const {
-  auto it = values.find(name);
-  return it == values.end() ? fallback : it->second;
-}
-
-Result<ParsedArgs> ParseArgs(const Args& args, const std::vector<std::string_view>& value_options,
-                             const std::vector<std::string_view>& flag_options) {
-  ParsedArgs out;
-  bool options_done = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (options_done || a == "-" || a.empty() || a[0] != '-') {
-      out.positional.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      options_done = true;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      out.help = true;
-      continue;
-    }
-    std::string name = a;
-    std::string value;
-    bool has_inline_value = false;
-    if (std::size_t eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
-      name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-      has_inline_value = true;
-    }
-    if (name == "--db" || name == "--config" || Contains(value_options, name)) {
-      if (!has_inline_value) {
-        if (i + 1 >= args.size()) return Status::InvalidArgument("option " + name + " needs a value");
-        value = args[++i];
-      }
-      out.values[name] = value;
-    } else if ((name == "--json" || Contains(flag_options, name)) && !has_inline_value) {
-      out.flags.insert(name);
-    } else {
-      return Status::InvalidArgument("unknown option '" + a + "'");
-    }
-  }
-  return out;
+int ShowStoreHelp(const char* help) {
+  std::fputs(help, stdout);
+  std::fputs(
+      "\n"
+      "Options of every store command:\n"
+      "  --db PATH      store directory (default: $BOUNCECTL_DB, else StorePath of\n"
+      "                 the configuration, else /var/lib/bounce-milter/store)\n"
+      "  --config FILE  bounce-milter configuration whose StorePath and store\n"
+      "                 policy keys apply (default: $BOUNCECTL_CONFIG, else\n"
+      "                 /etc/bounce-milter.conf when it exists, else built-in)\n"
+      "  --json         machine-readable output, where the command has one\n",
+      stdout);
+  return kExitOk;
 }
 
 Result<std::shared_ptr<const Config>> LoadCliConfig(const ParsedArgs& args) {
@@ -92,17 +57,5 @@ Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, bool read
 }
 
 std::int64_t NowSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-int Fail(std::string_view command, std::string_view message, int status) {
-  std::fprintf(stderr, "bouncectl %.*s: %.*s\n", static_cast<int>(command.size()), command.data(),
-               static_cast<int>(message.size()), message.data());
-  return status;
-}
-
-int UsageError(std::string_view command, std::string_view message, const char* help) {
-  Fail(command, message);
-  std::fputs(help, stderr);
-  return kExitUsage;
-}
 
 }  // namespace bm::cli

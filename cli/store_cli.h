@@ -1,18 +1,15 @@
 // Helpers shared by the store subcommands of bouncectl (ingest, check, show,
 // list, unblock, suppress, expire, export, import, stats, verify-store):
-// option parsing, the configuration shared with the daemon, opening the
-// store, and error output.
+// their common options, the configuration shared with the daemon, and
+// opening the store.
 #ifndef BM_CLI_STORE_CLI_H_
 #define BM_CLI_STORE_CLI_H_
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <set>
 #include <string>
-#include <string_view>
-#include <vector>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "milter/config.h"
@@ -20,24 +17,13 @@
 
 namespace bm::cli {
 
-// The command line of one subcommand: options with a value ("--db PATH" or
-// "--db=PATH"), boolean flags, and positional arguments ("-" is positional;
-// "--" ends the options).
-struct ParsedArgs {
-  std::map<std::string, std::string, std::less<>> values;
-  std::set<std::string, std::less<>> flags;
-  std::vector<std::string> positional;
-  bool help = false;  // -h or --help was given
+// ParseArgs (cli/args.h) with the options every store command takes besides
+// its own: --db PATH, --config FILE and --json.
+Result<ParsedArgs> ParseStoreArgs(const Args& args, OptionSpec own);
 
-  bool Has(std::string_view flag) const { return flags.count(flag) > 0; }
-  std::string Value(std::string_view name, std::string fallback = "") const;
-};
-
-// Errors: kInvalidArgument naming the unknown option or the missing value.
-// "--db", "--config" and "--json" are accepted by every store command and
-// need not be listed.
-Result<ParsedArgs> ParseArgs(const Args& args, const std::vector<std::string_view>& value_options,
-                             const std::vector<std::string_view>& flag_options);
+// Prints a store command's help text followed by the options all store
+// commands share, on standard output; returns kExitOk.
+int ShowStoreHelp(const char* help);
 
 // The daemon's configuration file, for its StorePath and store policy keys
 // (docs/bounce-milter.conf.md): --config FILE, else $BOUNCECTL_CONFIG, else
@@ -56,11 +42,6 @@ Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, const Con
 Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, bool read_only);
 
 std::int64_t NowSeconds();
-
-// Prints "bouncectl CMD: message" to stderr and returns status.
-int Fail(std::string_view command, std::string_view message, int status = kExitError);
-// Prints the help text to stderr after a usage error and returns kExitUsage.
-int UsageError(std::string_view command, std::string_view message, const char* help);
 
 }  // namespace bm::cli
 
