@@ -4,8 +4,10 @@
 # The corpus score gate: decodes and classifies every message of
 # SHARED_DIR/corpus/emails with `bouncectl parse --json`, scores the result
 # with SHARED_DIR/tools/score-bounces, prints its SCORE line and fails when a
-# figure is below its threshold (issue 2: reason 0.90, hard 0.95, status 0.90,
-# address 0.97, detect 0.98).
+# figure is below its threshold: issue 2 set reason 0.90, hard 0.95, status
+# 0.90, address 0.97, detect 0.98; reason and hard were raised to 0.92 and
+# 0.96 once the rules reached 0.931 and 0.967, so that a change that loses
+# what the default table has gained fails here.
 set -eu
 bouncectl=$1
 shared=$2
@@ -41,7 +43,7 @@ fi
 echo "$score"
 
 echo "$score" | awk '
-  BEGIN { min["reason"] = 0.90; min["hard"] = 0.95; min["status"] = 0.90;
+  BEGIN { min["reason"] = 0.92; min["hard"] = 0.96; min["status"] = 0.90;
           min["address"] = 0.97; min["detect"] = 0.98 }
   {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); got[kv[1]] = kv[2] }
