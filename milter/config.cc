@@ -237,6 +237,9 @@ constexpr const char* kDefaultSenderBlamedReasons =
     "securityerror, virusdetected, contenterror, notcompliantrfc, speeding, toomanyconn, "
     "failedstarttls, norelaying, syntaxerror, mesgtoobig, exceedlimit";
 
+constexpr OnReload kReopensStore = OnReload::kReopensStore;
+constexpr OnReload kNeedsRestart = OnReload::kNeedsRestart;
+
 // THE key table. Order = order in the docs and in the default config file.
 const ConfigKey kKeys[] = {
     {"Socket", "socket", "inet:8895@127.0.0.1",
@@ -246,78 +249,78 @@ const ConfigKey kKeys[] = {
      "then given to SocketOwner with SocketMode. Prefer a unix socket: over TCP, even on "
      "loopback, the milter protocol's small packets meet Nagle/delayed-ACK stalls "
      "(docs/performance.md).",
-     &SetSocket, false},
+     &SetSocket, kNeedsRestart},
     {"UserID", "user[:group]", "", "",
      "Run as this user (and group; default: the user's primary group) once the socket is open. "
      "Empty: keep the user the daemon was started as. Starting as root without UserID logs a "
      "warning.",
-     &SetString<&Config::user_id>, false},
+     &SetString<&Config::user_id>, kNeedsRestart},
     {"SocketOwner", "user[:group]", "", "",
      "Owner of a unix socket. Empty: the UserID user, or root when UserID is empty. Postfix "
      "connects as user postfix, which must be the owner or in the group.",
-     &SetString<&Config::socket_owner>, false},
+     &SetString<&Config::socket_owner>, kNeedsRestart},
     {"SocketMode", "octal mode", "0660", "0000 to 0777",
-     "Permission bits of a unix socket.", &SetSocketMode, false},
+     "Permission bits of a unix socket.", &SetSocketMode, kNeedsRestart},
     {"PidFile", "path", "", "",
      "Write the daemon's process id to this file at start and remove it at exit. Empty: no "
      "file.",
-     &SetString<&Config::pid_file>, false},
+     &SetString<&Config::pid_file>, kNeedsRestart},
     {"StorePath", "path", "/var/lib/bounce-milter/store", "",
      "Directory of the LMDB suppression store. Created when missing. bouncectl uses it too "
      "unless given --db.",
-     &SetString<&Config::store_path>, false},
+     &SetString<&Config::store_path>, kReopensStore},
     {"StoreRetryInterval", "seconds", "10", "1 to 3600",
      "When the store cannot be opened, the daemon keeps running, applies On-StoreError, and "
      "tries again at most this often.",
-     &SetInt<&Config::store_retry_seconds, 1, 3600>, false},
+     &SetInt<&Config::store_retry_seconds, 1, 3600>, kNeedsRestart},
     {"SoftBounceThreshold", "integer", "3", "1 to 32",
      "Soft (transient) bounces of one address within SoftBounceWindow that make it "
      "suppressed-temporary for TemporarySuppressionPeriod. This key and the ones down to "
      "MaxDiagnosticSize are the store's policy, which bouncectl reads from this file too "
      "(docs/bounce-milter.conf.md, STORE POLICY).",
-     &SetInt<&Config::soft_bounce_threshold, 1, 32>, false},
+     &SetInt<&Config::soft_bounce_threshold, 1, 32>, kReopensStore},
     {"SoftBounceWindow", "days", "7", "1 to 3650",
      "Soft bounces older than this many days no longer count towards SoftBounceThreshold.",
-     &SetInt<&Config::soft_bounce_window_days, 1, 3650>, false},
+     &SetInt<&Config::soft_bounce_window_days, 1, 3650>, kReopensStore},
     {"TemporarySuppressionPeriod", "days", "14", "1 to 3650",
      "How long a suppressed-temporary address stays suppressed; the suppression then lifts "
      "itself. Applies to suppressions made after the change.",
-     &SetInt<&Config::temporary_suppression_days, 1, 3650>, false},
+     &SetInt<&Config::temporary_suppression_days, 1, 3650>, kReopensStore},
     {"SuppressOnComplaint", "yes|no", "yes", "",
      "yes: an ARF complaint (feedback report) suppresses the address permanently. no: "
      "complaints are only counted.",
-     &SetBool<&Config::suppress_on_complaint>, false},
+     &SetBool<&Config::suppress_on_complaint>, kReopensStore},
     {"SenderBlamedReasons", "list of reasons", kDefaultSenderBlamedReasons,
      "at most 64 names of lower-case letters, digits, '-', '_'",
      "Bounce reasons that blame the sender (its IP address, domain, content or "
      "authentication) rather than the recipient: such a bounce never suppresses the address "
      "and is counted per receiving domain instead. Reason names are those of the rule table "
      "(docs/rules.md); a name may not also be in NoChangeReasons.",
-     &SetReasonList<&Config::sender_blamed_reasons>, false},
+     &SetReasonList<&Config::sender_blamed_reasons>, kReopensStore},
     {"NoChangeReasons", "list of reasons", "vacation, delivered, feedback",
      "at most 64 names of lower-case letters, digits, '-', '_'",
      "Bounce reasons that say the mail was or will be read (auto-replies, delivery "
      "notices): the address record is left unchanged.",
-     &SetReasonList<&Config::no_change_reasons>, false},
+     &SetReasonList<&Config::no_change_reasons>, kReopensStore},
     {"DomainHostUnknownThreshold", "integer", "3", "0 to 1000000",
      "hostunknown hard bounces from this many different addresses of one domain suppress the "
      "whole domain (a domain entry, lifted with `bouncectl unblock --domain`). 0: bounces "
      "never create domain entries.",
-     &SetInt<&Config::domain_hostunknown_threshold, 0, 1000000>, false},
+     &SetInt<&Config::domain_hostunknown_threshold, 0, 1000000>, kReopensStore},
     {"LocalPartCase", "insensitive|sensitive", "insensitive", "",
      "insensitive: User@example.com and user@example.com are one record (ASCII letters of "
      "the local part folded to lower case). sensitive: they are two. Domains are always "
      "compared case-insensitively. Records keep the key they were written under: choose "
      "before the store fills up.",
-     &SetLocalPartCase, false},
+     &SetLocalPartCase, kReopensStore},
     {"EventRetention", "days", "365", "0 to 36500",
      "Events of the store's log (bounces, complaints, unblocks, imports, expiries) older "
      "than this are deleted by the periodic expiry. 0 keeps every event. Address records "
      "are never deleted by it.",
-     &SetInt<&Config::event_retention_days, 0, 36500>, false},
+     &SetInt<&Config::event_retention_days, 0, 36500>, kReopensStore},
     {"MaxDiagnosticSize", "size", "512", "64 to 64K",
      "Bytes of a bounce's diagnostic text kept in the address record; longer texts are cut.",
-     &SetSize<&Config::max_diagnostic_bytes, 64, 64 * kKiB>, false},
+     &SetSize<&Config::max_diagnostic_bytes, 64, 64 * kKiB>, kReopensStore},
     {"RulesFile", "path", "", "",
      "Classification rules (docs/rules.md). Empty: the rules built into the daemon. Re-read "
      "on SIGHUP; a broken file is logged and the rules in use stay.",
@@ -350,21 +353,21 @@ const ConfigKey kKeys[] = {
      &SetInt<&Config::max_mime_parts, 1, 100000>},
     {"MilterTimeout", "seconds", "300", "10 to 7200",
      "How long libmilter waits for the MTA on a connection before giving up on it.",
-     &SetInt<&Config::milter_timeout, 10, 7200>, false},
+     &SetInt<&Config::milter_timeout, 10, 7200>, kNeedsRestart},
     {"ListenBacklog", "integer", "128", "1 to 65535",
      "listen(2) backlog of the milter socket.",
-     &SetInt<&Config::listen_backlog, 1, 65535>, false},
+     &SetInt<&Config::listen_backlog, 1, 65535>, kNeedsRestart},
     {"LogLevel", "level", "info", "trace, debug, info, warning, error, critical, off",
      "Least severe message logged. Decisions are logged at info.", &SetLogLevel},
     {"LogTarget", "stderr|syslog|file:/PATH", "stderr", "",
      "Where log lines go. syslog uses facility mail and ident bounce-milter. A file is "
      "opened for appending before privileges are dropped; rotate it with copytruncate "
      "(contrib/bounce-milter.logrotate).",
-     &SetLogTarget, false},
+     &SetLogTarget, kNeedsRestart},
     {"LogFormat", "text|json", "text", "",
      "text: one readable line per event. json: one JSON object per line (decisions carry "
      "their fields as JSON members).",
-     &SetLogFormat, false},
+     &SetLogFormat, kNeedsRestart},
     {"BounceAddresses", "list", "", "",
      "Recipient patterns that mark a message as a bounce even when its envelope sender is not "
      "empty, e.g. bounces@example.com, bounces+*@example.com (VERP). Case-insensitive globs: "
@@ -456,21 +459,21 @@ const ConfigKey kKeys[] = {
      "Bounces without a valid tag accepted per minute from one client (an IPv4 address or "
      "an IPv6 /64). Checked at the first RCPT, before any parsing. Bounces with a valid tag, "
      "and bounces Postfix generates itself (non-SMTP mail), are never limited.",
-     &SetInt<&Config::client_bounce_rate, 1, 1000000>, false},
+     &SetInt<&Config::client_bounce_rate, 1, 1000000>, kNeedsRestart},
     {"ClientBounceBurst", "integer", "60", "1 to 1000000",
      "Bounces a client may send at once before ClientBounceRate applies.",
-     &SetInt<&Config::client_bounce_burst, 1, 1000000>, false},
+     &SetInt<&Config::client_bounce_burst, 1, 1000000>, kNeedsRestart},
     {"DomainBounceRate", "per minute", "300", "1 to 1000000",
      "Same per claimed reporting domain (the domain of the bounce's From: header), checked "
      "at end of data before parsing.",
-     &SetInt<&Config::domain_bounce_rate, 1, 1000000>, false},
+     &SetInt<&Config::domain_bounce_rate, 1, 1000000>, kNeedsRestart},
     {"DomainBounceBurst", "integer", "300", "1 to 1000000",
      "Bounces a domain may send at once before DomainBounceRate applies.",
-     &SetInt<&Config::domain_bounce_burst, 1, 1000000>, false},
+     &SetInt<&Config::domain_bounce_burst, 1, 1000000>, kNeedsRestart},
     {"BounceRateKeys", "integer", "100000", "1 to 10000000",
      "Clients and domains tracked at once by each rate limit (about 150 bytes each); the "
      "least recently seen is forgotten first.",
-     &SetSize<&Config::bounce_rate_keys, 1, 10000000>, false},
+     &SetSize<&Config::bounce_rate_keys, 1, 10000000>, kNeedsRestart},
     {"RateLimitedBounces", "tempfail|accept", "tempfail", "",
      "A bounce over a rate limit: tempfail answers 451 4.7.1 (the sender retries later, so a "
      "real bounce is delayed, not lost); accept takes it without processing it.",
@@ -499,6 +502,15 @@ std::optional<std::string> ReasonInBothLists(const Config& c) {
     }
   }
   return std::nullopt;
+}
+
+std::string_view OnReloadText(OnReload r) {
+  switch (r) {
+    case OnReload::kApplied: return "reloaded";
+    case OnReload::kReopensStore: return "reloaded; the store is closed and opened again";
+    case OnReload::kNeedsRestart: return "needs a restart";
+  }
+  return "?";
 }
 
 }  // namespace
@@ -588,10 +600,10 @@ std::string ConfigFileToRead(const std::string& named) {
   return std::filesystem::exists(kDefaultConfigPath, ec) ? kDefaultConfigPath : "";
 }
 
-std::vector<std::string_view> RestartOnlyChanges(const Config& a, const Config& b) {
+std::vector<std::string_view> ChangedKeys(const Config& a, const Config& b, OnReload kind) {
   std::vector<std::string_view> changed;
   for (std::size_t i = 0; i < kKeyCount; ++i) {
-    if (!kKeys[i].reloadable && a.raw_values.at(i) != b.raw_values.at(i)) {
+    if (kKeys[i].on_reload == kind && a.raw_values.at(i) != b.raw_values.at(i)) {
       changed.push_back(kKeys[i].name);
     }
   }
@@ -608,8 +620,7 @@ std::string ConfigKeysMarkdown() {
                                      : "`" + std::string(key.default_value) + "`") +
           "\n";
     if (!key.bounds.empty()) md += "- Bounds: " + std::string(key.bounds) + "\n";
-    md += std::string("- On SIGHUP: ") + (key.reloadable ? "reloaded" : "needs a restart") +
-          "\n\n";
+    md += "- On SIGHUP: " + std::string(OnReloadText(key.on_reload)) + "\n\n";
     md += std::string(key.doc) + "\n\n";
   }
   return md;

@@ -114,6 +114,13 @@ struct Config {
   std::vector<std::string> raw_values;
 };
 
+// What a changed value does on SIGHUP.
+enum class OnReload {
+  kApplied,        // takes effect for new connections
+  kReopensStore,   // the daemon closes the store and opens it with the new value
+  kNeedsRestart,   // logged; takes effect at the next start
+};
+
 // One entry of the key table.
 struct ConfigKey {
   std::string_view name;           // as written in the file and the docs
@@ -123,7 +130,7 @@ struct ConfigKey {
   std::string_view doc;            // one paragraph
   // Parses value into config; errors are a message without file:line.
   Status (*set)(Config& config, std::string_view value);
-  bool reloadable = true;  // false: a change needs a restart (logged on SIGHUP)
+  OnReload on_reload = OnReload::kApplied;
 };
 
 std::span<const ConfigKey> ConfigKeys();
@@ -147,9 +154,9 @@ Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
 // LoadConfigFile(path), or DefaultConfig() when path is empty.
 Result<std::shared_ptr<const Config>> LoadConfigFileOrDefaults(const std::string& path);
 
-// Names of the keys whose value differs between a and b and that need a
-// restart to take effect (for the reload log line).
-std::vector<std::string_view> RestartOnlyChanges(const Config& a, const Config& b);
+// Names of the keys of kind `kind` whose value differs between a and b (for
+// the reload: which changes need a restart, whether to reopen the store).
+std::vector<std::string_view> ChangedKeys(const Config& a, const Config& b, OnReload kind);
 
 // Markdown for docs/bounce-milter.conf.md's key section, from the table.
 std::string ConfigKeysMarkdown();

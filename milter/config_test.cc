@@ -140,12 +140,14 @@ TEST(ConfigTest, AcceptsEverySocketForm) {
   }
 }
 
-TEST(ConfigTest, RestartOnlyChangesListsOnlyThoseKeys) {
+TEST(ConfigTest, ChangedKeysByWhatAReloadDoes) {
   Config a = Load("Socket inet:1000@127.0.0.1\nMode enforce\n");
   Config b = Load("Socket inet:1001@127.0.0.1\nMode monitor\nSoftBounceThreshold 4\n");
-  std::vector<std::string_view> changed = RestartOnlyChanges(a, b);
-  // The store's policy is fixed while the store is open (STORE POLICY).
-  EXPECT_EQ(changed, (std::vector<std::string_view>{"Socket", "SoftBounceThreshold"}));
+  using Keys = std::vector<std::string_view>;
+  EXPECT_EQ(ChangedKeys(a, b, OnReload::kNeedsRestart), Keys{"Socket"});
+  EXPECT_EQ(ChangedKeys(a, b, OnReload::kReopensStore), Keys{"SoftBounceThreshold"});
+  EXPECT_EQ(ChangedKeys(a, b, OnReload::kApplied), Keys{"Mode"});
+  EXPECT_TRUE(ChangedKeys(a, a, OnReload::kApplied).empty());
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -70,7 +71,13 @@ std::string ConfigPathToUse(const Options& options) {
   return ConfigFileToRead(options.config_path);
 }
 
-void Reload(PolicyHolder& holder, const Options& options) {
+std::string JoinKeys(const std::vector<std::string_view>& keys) {
+  std::string joined;
+  for (std::string_view key : keys) joined += (joined.empty() ? "" : ", ") + std::string(key);
+  return joined;
+}
+
+void Reload(PolicyHolder& holder, StoreAccess& store, const Options& options) {
   const std::string path = ConfigPathToUse(options);
   Result<std::shared_ptr<const Policy>> next = LoadPolicy(path);
   if (!next.ok()) {
@@ -78,12 +85,23 @@ void Reload(PolicyHolder& holder, const Options& options) {
                   next.status().ToString());
     return;
   }
-  std::shared_ptr<const Policy> current = holder.Current();
-  for (std::string_view key : RestartOnlyChanges(*current->config, *(*next)->config)) {
+  const std::shared_ptr<const Policy> previous = holder.Current();
+  const Config& current = *previous->config;
+  const Config& loaded = *(*next)->config;
+  for (std::string_view key : ChangedKeys(current, loaded, OnReload::kNeedsRestart)) {
     spdlog::warn("reload: {} changed; the new value takes effect after a restart", key);
   }
-  ApplyLogLevel(*(*next)->config);
+  const std::vector<std::string_view> store_keys =
+      ChangedKeys(current, loaded, OnReload::kReopensStore);
+  ApplyLogLevel(loaded);
   holder.Replace(*next);
+  if (!store_keys.empty()) {
+    spdlog::info("reload: {} changed; reopening the store", JoinKeys(store_keys));
+    Status s = store.Reopen(loaded);
+    if (!s.ok()) {
+      spdlog::error("reload: {}; applying On-StoreError until it opens", s.ToString());
+    }
+  }
   spdlog::info("reloaded {} ({} rules)", path.empty() ? "built-in defaults" : path,
                (*next)->rules->size());
 }
@@ -92,8 +110,8 @@ void Reload(PolicyHolder& holder, const Options& options) {
 // SIGINT are libmilter's: they make smfi_main() return.
 class SignalThread {
  public:
-  SignalThread(PolicyHolder& holder, const Options& options)
-      : thread_([&holder, &options] {
+  SignalThread(PolicyHolder& holder, StoreAccess& store, const Options& options)
+      : thread_([&holder, &store, &options] {
           sigset_t set;
           sigemptyset(&set);
           sigaddset(&set, SIGHUP);
@@ -101,7 +119,7 @@ class SignalThread {
           for (;;) {
             int sig = sigwaitinfo(&set, nullptr);
             if (sig == SIGUSR2) return;
-            if (sig == SIGHUP) Reload(holder, options);
+            if (sig == SIGHUP) Reload(holder, store, options);
           }
         }) {}
   ~SignalThread() {
@@ -186,7 +204,7 @@ int Run(const Options& options) {
   }
   int rc = 0;
   {
-    SignalThread signals(holder, options);
+    SignalThread signals(holder, store, options);
     spdlog::info("bounce-milter {} listening on {} (mode {}, {} rules)", BM_VERSION,
                  config.socket, config.mode == Mode::kMonitor ? "monitor" : "enforce",
                  policy->rules->size());

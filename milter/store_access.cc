@@ -43,8 +43,25 @@ void StoreAccess::Close() {
   spdlog::info("store {} closed", options_->path);
 }
 
+Status StoreAccess::Reopen(const Config& config) {
+  auto options = std::make_unique<const StoreOptions>(StoreOptionsFromConfig(config));
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
+  if (store_ != nullptr) {
+    store_.reset();
+    spdlog::info("store {} closed to apply the new store configuration", options_->path);
+  }
+  options_ = std::move(options);
+  last_attempt_ = 0;
+  return OpenLocked();
+}
+
 Status StoreAccess::OpenIfDue() {
   std::unique_lock<std::shared_mutex> lock(mu_);
+  return OpenLocked();
+}
+
+Status StoreAccess::OpenLocked() {
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
   if (store_ != nullptr) return Status::Ok();
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));

@@ -4,7 +4,7 @@
 // configuration (milter/config_store.h), and keeps the daemon serving while
 // it cannot be opened: every call then fails with kUnavailable, and another
 // open is tried at most once per retry interval. Once open, the store stays
-// open until Close().
+// open until Reopen() or Close().
 //
 // Thread safety: all methods may be called from any number of threads. Each
 // call holds a shared lock for its duration; Close() takes it exclusively.
@@ -52,6 +52,13 @@ class StoreAccess {
 
   // Tries to open now (at start-up, so a problem is logged at once).
   Status Open();
+  // For a reload that changed StorePath or a store policy key: waits for the
+  // calls in progress, closes the store and opens it with the options of
+  // `config` (one process may not hold the store open twice, so the calls
+  // that arrive meanwhile wait a few milliseconds). When the new open
+  // fails, the error is returned and the daemon goes on as with a store
+  // that cannot be opened (On-StoreError; retried every StoreRetryInterval).
+  Status Reopen(const Config& config);
   // For shutdown: waits for the calls in progress, then closes the store
   // (its writer commits what is queued). Later calls fail with kUnavailable.
   void Close();
@@ -80,8 +87,10 @@ class StoreAccess {
   // Opens the store unless it is open, closed for good, or the last attempt
   // is younger than the retry interval. Takes the lock exclusively.
   Status OpenIfDue();
+  // OpenIfDue's work. REQUIRES: mu_ held exclusively.
+  Status OpenLocked();
 
-  const std::unique_ptr<const StoreOptions> options_;
+  std::unique_ptr<const StoreOptions> options_;  // guarded by mu_ (set before any thread)
   const int retry_seconds_;
   std::shared_mutex mu_;
   std::unique_ptr<Store> store_;   // guarded by mu_

@@ -1,0 +1,80 @@
+// StoreAccess over a real store in a temporary directory: the configuration's
+// policy reaches the store, a reload's Reopen applies a changed policy, and
+// Close() leaves later calls unavailable.
+#include "milter/store_access.h"
+
+#include <gtest/gtest.h>
+
+#include "store/store_test_util.h"
+
+namespace bm {
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+constexpr std::int64_t kT0 = 1700000000;
+
+Config Load(std::string_view text) {
+  Result<std::shared_ptr<const Config>> c = LoadConfigString(text, "test.conf");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? **c : DefaultConfig();
+}
+
+// A DSN with one transient failure (mailbox full) for `address`.
+Status RecordSoftBounce(StoreAccess& store, const std::string& address, std::int64_t now) {
+  BounceReport report;
+  report.kind = ReportKind::kDsn;
+  ClassifiedRecipient r;
+  r.facts.address = address;
+  r.facts.action = "failed";
+  r.facts.status = "4.2.2";
+  r.classification.reason = "mailboxfull";
+  r.classification.bounce_class = BounceClass::kTransient;
+  r.classification.hard = false;
+  report.recipients.push_back(r.facts);
+  return store.RecordReport(report, {r}, now);
+}
+
+class StoreAccessTest : public ::testing::Test {
+ protected:
+  Config WithStore(const std::string& text) {
+    return Load(text + "StorePath " + dir_.Sub("store") + "\n");
+  }
+  TempDir dir_;
+};
+
+TEST_F(StoreAccessTest, ConfiguredThresholdAndReopenWithANewOne) {
+  StoreAccess store(WithStore("SoftBounceThreshold 2\n"));
+  ASSERT_TRUE(store.Open().ok());
+  ASSERT_TRUE(RecordSoftBounce(store, "kim@example.org", kT0).ok());
+  EXPECT_FALSE(store.Check("kim@example.org", kT0)->refused);
+  ASSERT_TRUE(RecordSoftBounce(store, "kim@example.org", kT0 + kDay).ok());
+  Result<RecipientStatus> kim = store.Check("kim@example.org", kT0 + kDay);
+  ASSERT_TRUE(kim.ok());
+  EXPECT_TRUE(kim->refused);
+  EXPECT_TRUE(kim->temporary);
+
+  // A reload raises the threshold to 3: the next address needs three.
+  ASSERT_TRUE(store.Reopen(WithStore("SoftBounceThreshold 3\n")).ok());
+  ASSERT_TRUE(RecordSoftBounce(store, "lee@example.org", kT0).ok());
+  ASSERT_TRUE(RecordSoftBounce(store, "lee@example.org", kT0 + kDay).ok());
+  EXPECT_FALSE(store.Check("lee@example.org", kT0 + kDay)->refused);
+  ASSERT_TRUE(RecordSoftBounce(store, "lee@example.org", kT0 + 2 * kDay).ok());
+  EXPECT_TRUE(store.Check("lee@example.org", kT0 + 2 * kDay)->refused);
+  // What was recorded before the reopen is still there.
+  EXPECT_TRUE(store.Check("kim@example.org", kT0 + kDay)->refused);
+}
+
+TEST_F(StoreAccessTest, ClosedStaysClosed) {
+  StoreAccess store(WithStore(""));
+  ASSERT_TRUE(store.Open().ok());
+  store.Close();
+  Result<RecipientStatus> status = store.Check("kim@example.org", kT0);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(RecordSoftBounce(store, "kim@example.org", kT0).code(),
+            Status::Code::kUnavailable);
+  EXPECT_FALSE(store.Reopen(WithStore("")).ok());
+}
+
+}  // namespace
+}  // namespace bm
