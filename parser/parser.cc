@@ -124,6 +124,29 @@ void EnrichFromText(std::vector<RecipientResult>& recipients, const TextBounce& 
   }
 }
 
+// A local program's exit status ("Diagnostic-Code: X-Unix; 255") is all the
+// fields of a Sendmail DSN say about a pipe or program delivery; the session
+// transcript above them quotes the reply that carried it ("554 5.3.0 unknown
+// mailer error 255", "451 4.0.0 Operating system error"). Only for a report
+// about one recipient, so the transcript cannot belong to another.
+void CodesFromTranscript(std::vector<RecipientResult>& recipients, const TextBounce& text) {
+  if (recipients.size() != 1) return;
+  RecipientResult& r = recipients.front();
+  const std::string_view diag = Trim(r.diagnostic);
+  const bool exit_status = !diag.empty() && diag.size() <= 3 &&
+                           diag.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!r.reply_code.empty() || !exit_status) return;
+  RecipientResult transcript;
+  transcript.diagnostic = text.summary;
+  RefineCodesFromDiagnostic(transcript);
+  if (transcript.reply_code.empty()) return;
+  r.reply_code = transcript.reply_code;
+  if ((r.status.empty() || IsGenericStatus(r.status)) && !transcript.status.empty() &&
+      (r.status.empty() || transcript.status[0] == r.status[0])) {
+    r.status = transcript.status;
+  }
+}
+
 }  // namespace
 
 GMimeLibrary::GMimeLibrary() { g_mime_init(); }
@@ -209,6 +232,7 @@ BounceReport Decode(const MimeContent& mime, const ParseLimits& limits, std::siz
     }
     if (!report.recipients.empty()) {
       EnrichFromText(report.recipients, text, limits.max_diagnostic_bytes);
+      CodesFromTranscript(report.recipients, text);
       return report;
     }
   }

@@ -79,6 +79,34 @@ TEST(ParseBounceTest, Rfc3464WithReturnedMessage) {
   EXPECT_EQ(r->original.x_headers[0].second, "42");
 }
 
+TEST(ParseBounceTest, ExitStatusTakesTheTranscriptReply) {
+  const std::string dsn =
+      "From: MAILER-DAEMON@mx.example.jp\n"
+      "Subject: Returned mail: see transcript for details\n"
+      "MIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n\n"
+      "--B1\nContent-Type: text/plain\n\n"
+      "   ----- The following addresses had permanent fatal errors -----\n"
+      "\"|/usr/local/bin/handler\"\n    (reason: 255)\n\n"
+      "   ----- Transcript of session follows -----\n"
+      "handler: cannot connect to database\n"
+      "554 5.3.0 unknown mailer error 255\n\n"
+      "--B1\nContent-Type: message/delivery-status\n\n"
+      "Reporting-MTA: dns; mx.example.jp\n\n"
+      "Final-Recipient: RFC822; cat@example.jp\n"
+      "X-Actual-Recipient: X-Unix; |/usr/local/bin/handler\n"
+      "Action: failed\nStatus: 5.0.0\nDiagnostic-Code: X-Unix; 255\n\n"
+      "--B1--\n";
+  auto report = ParseBounce(dsn, ParseLimits{});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_EQ(report->recipients.size(), 1u);
+  const RecipientResult& r = report->recipients[0];
+  EXPECT_EQ(r.address, "cat@example.jp");
+  EXPECT_EQ(r.diagnostic, "255");
+  EXPECT_EQ(r.reply_code, "554");
+  EXPECT_EQ(r.status, "5.3.0");
+}
+
 TEST(ParseBounceTest, CrlfAndLfGiveTheSameReport) {
   Result<BounceReport> lf = ParseBounce(kPostfixDsn);
   Result<BounceReport> crlf = ParseBounce(ToCrlf(kPostfixDsn));
