@@ -20,6 +20,18 @@ std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
   return n;
 }
 
+// The failure reply code written just before the status at text[at], of the
+// same class ("421 4.4.2", "550-5.7.1"), or "" when there is none.
+std::string ReplyCodeBefore(std::string_view text, std::size_t at) {
+  std::size_t end = at;
+  if (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '-')) --end;
+  if (end < 3) return {};
+  const std::string_view code = text.substr(end - 3, 3);
+  if (code[0] != text[at] || code[0] == '2' || !IsDigit(code[1]) || !IsDigit(code[2])) return {};
+  if (end > 3 && (IsAlnum(text[end - 4]) || text[end - 4] == '.')) return {};
+  return std::string(code);
+}
+
 }  // namespace
 
 std::vector<std::string> FindEnhancedStatuses(std::string_view text, std::size_t max_codes) {
@@ -143,7 +155,8 @@ bool IsGenericStatus(std::string_view status) {
 
 void RefineCodesFromDiagnostic(RecipientResult& r) {
   if (r.diagnostic.empty()) return;
-  if (r.reply_code.empty()) {
+  const bool code_from_text = r.reply_code.empty();
+  if (code_from_text) {
     // The first failure reply; a transcript also quotes the 250s before it.
     std::vector<std::string> replies = FindReplyCodes(r.diagnostic, kMaxCodes);
     for (const std::string& code : replies) {
@@ -164,6 +177,12 @@ void RefineCodesFromDiagnostic(RecipientResult& r) {
     r.status = specific;
   } else if (!IsGenericStatus(specific) && specific != r.status && specific[0] == r.status[0]) {
     r.status = specific;
+  }
+  // The reply that carried the explaining status is the one to report
+  // ("554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>").
+  if (code_from_text && r.status == specific) {
+    std::string code = ReplyCodeBefore(r.diagnostic, r.diagnostic.rfind(specific));
+    if (!code.empty()) r.reply_code = std::move(code);
   }
 }
 

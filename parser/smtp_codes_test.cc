@@ -48,6 +48,25 @@ TEST(SmtpCodesTest, RefineSkipsPositiveTranscriptReplies) {
   EXPECT_EQ(r.status, "4.3.0");
 }
 
+TEST(SmtpCodesTest, ReplyCodeGoesWithTheExplainingStatus) {
+  RecipientResult r;
+  r.diagnostic = "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>";
+  RefineCodesFromDiagnostic(r);
+  EXPECT_EQ(r.status, "4.4.2");
+  EXPECT_EQ(r.reply_code, "421");
+
+  RecipientResult given;  // a code the report states is kept
+  given.reply_code = "554";
+  given.diagnostic = r.diagnostic;
+  RefineCodesFromDiagnostic(given);
+  EXPECT_EQ(given.reply_code, "554");
+
+  RecipientResult other_class;  // "554 4.4.7": no code of the status's own class before it
+  other_class.diagnostic = "554 4.4.7 Message expired";
+  RefineCodesFromDiagnostic(other_class);
+  EXPECT_EQ(other_class.reply_code, "554");
+}
+
 TEST(SmtpCodesTest, SmtpCommand) {
   EXPECT_EQ(SmtpCommandIn("said: 550 5.1.1 unknown (in reply to RCPT TO command)"), "RCPT");
   EXPECT_EQ(SmtpCommandIn("SMTP error from remote mail server after end of data: 550"), "DATA");
