@@ -50,7 +50,9 @@ TEST(SmtpCodesTest, RefineSkipsPositiveTranscriptReplies) {
 
 TEST(SmtpCodesTest, ReplyCodeGoesWithTheExplainingStatus) {
   RecipientResult r;
-  r.diagnostic = "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>";
+  r.diagnostic =
+      "554 4.4.7 Message expired: unable to deliver in 840 minutes."
+      "<421 4.4.2 Connection timed out>";
   RefineCodesFromDiagnostic(r);
   EXPECT_EQ(r.status, "4.4.2");
   EXPECT_EQ(r.reply_code, "421");
