@@ -75,12 +75,19 @@ int TestRules(const ParsedArgs& args) {
     std::fprintf(stderr, "%s\n", table.status().message().c_str());
     return kExitError;
   }
-  input.status = args.Value("--status");
-  input.reply_code = args.Value("--code");
-  input.remote_mta = args.Value("--mta");
-  input.action = args.Value("--action", "failed");
-  input.format = args.Value("--format");
-  input.command = args.Value("--command");
+  // RuleInput holds views: the option values must outlive Classify.
+  const std::string status = args.Value("--status");
+  const std::string reply_code = args.Value("--code");
+  const std::string remote_mta = args.Value("--mta");
+  const std::string action = args.Value("--action", "failed");
+  const std::string format = args.Value("--format");
+  const std::string command = args.Value("--command");
+  input.status = status;
+  input.reply_code = reply_code;
+  input.remote_mta = remote_mta;
+  input.action = action;
+  input.format = format;
+  input.command = command;
   input.diagnostic = args.positional[1];
   Classification c = (*table)->Classify(input);
   std::printf("rule:    %s\n", c.rule_id.c_str());
