@@ -105,7 +105,8 @@ int RunShow(const Args& raw) {
   Result<std::optional<AddressRecord>> rec = (*store)->GetRecord(address);
   if (!rec.ok()) return Fail("show", address + ": " + rec.status().message());
   Result<LookupResult> look = (*store)->Lookup(address, NowSeconds());
-  Result<std::vector<StoredEvent>> events = (*store)->History(address, static_cast<std::size_t>(*history));
+  Result<std::vector<StoredEvent>> events =
+      (*store)->History(address, static_cast<std::size_t>(*history));
   Result<std::optional<DomainRecord>> domain = (*store)->GetDomain(std::string(DomainOf((*rec) ? (*rec)->address : address)));
   if (!look.ok() || !events.ok() || !domain.ok()) {
     return Fail("show", !look.ok() ? look.status().ToString()

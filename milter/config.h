@@ -10,8 +10,9 @@
 //
 // Loading is all-or-nothing: the first bad line rejects the whole file with
 // "file:line: message". Checks that involve two keys (a reason listed both
-// as sender-blamed and as no-change) name the line of the later one. A loaded Config is immutable; the daemon shares it
-// between threads as std::shared_ptr<const Config>.
+// as sender-blamed and as no-change) name the line of the later one. A
+// loaded Config is immutable; the daemon shares it between threads as
+// std::shared_ptr<const Config>.
 #ifndef BM_MILTER_CONFIG_H_
 #define BM_MILTER_CONFIG_H_
 

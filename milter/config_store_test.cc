@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "milter/config_test_util.h"
 #include "store/store_test_util.h"
 
 namespace bm {
@@ -9,12 +10,6 @@ namespace {
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kT0 = 1700000000;
-
-Config Load(std::string_view text) {
-  Result<std::shared_ptr<const Config>> c = LoadConfigString(text, "test.conf");
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? **c : DefaultConfig();
-}
 
 TEST(ConfigStoreTest, DefaultsAreTheStoreDefaults) {
   const StoreOptions from_config = StoreOptionsFromConfig(DefaultConfig());
@@ -35,7 +30,7 @@ TEST(ConfigStoreTest, DefaultsAreTheStoreDefaults) {
 }
 
 TEST(ConfigStoreTest, KeysReachTheOptions) {
-  const StoreOptions o = StoreOptionsFromConfig(Load(
+  const StoreOptions o = StoreOptionsFromConfig(LoadTestConfig(
       "StorePath /srv/store\n"
       "SoftBounceThreshold 5\n"
       "SoftBounceWindow 2\n"
@@ -74,7 +69,8 @@ BounceEvent SoftBounce(std::string address, std::int64_t time) {
 // of `config_text`; returns the address's state afterwards.
 AddressRecord AfterTwoSoftBounces(std::string_view config_text) {
   TempDir dir;
-  Config config = Load(std::string(config_text) + "StorePath " + dir.Sub("store") + "\n");
+  Config config =
+      LoadTestConfig(std::string(config_text) + "StorePath " + dir.Sub("store") + "\n");
   Result<std::unique_ptr<Store>> store = Store::Open(StoreOptionsFromConfig(config));
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   if (!store.ok()) return AddressRecord();
@@ -99,7 +95,8 @@ TEST(ConfigStoreTest, SoftBounceThresholdFromTheFileDecidesTemporarySuppression)
 
 TEST(ConfigStoreTest, LocalPartCaseFromTheFileReachesLookups) {
   TempDir dir;
-  Config config = Load("LocalPartCase sensitive\nStorePath " + dir.Sub("store") + "\n");
+  Config config =
+      LoadTestConfig("LocalPartCase sensitive\nStorePath " + dir.Sub("store") + "\n");
   Result<std::unique_ptr<Store>> store = Store::Open(StoreOptionsFromConfig(config));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   ASSERT_TRUE((*store)->Suppress("Kim@example.org", "manual", 0, "test", kT0).ok());

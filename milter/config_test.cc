@@ -6,14 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "milter/config_test_util.h"
 namespace bm {
 namespace {
-
-Config Load(std::string_view text) {
-  Result<std::shared_ptr<const Config>> c = LoadConfigString(text, "test.conf");
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? **c : Config();
-}
 
 std::string Error(std::string_view text) {
   Result<std::shared_ptr<const Config>> c = LoadConfigString(text, "test.conf");
@@ -44,7 +39,7 @@ TEST(ConfigTest, Defaults) {
 }
 
 TEST(ConfigTest, ParsesKeysCommentsAndLists) {
-  Config c = Load(
+  Config c = LoadTestConfig(
       "# a comment\n"
       "\n"
       "socket   unix:/run/bounce-milter/milter.sock\r\n"
@@ -118,7 +113,8 @@ TEST(ConfigTest, AReasonInBothListsNamesTheLaterLine) {
   EXPECT_EQ(Error("NoChangeReasons vacation\n# x\nSenderBlamedReasons blocked, vacation\n"),
             "test.conf:3: reason 'vacation' is in both SenderBlamedReasons and NoChangeReasons");
   // Moving a reason from one list to the other is fine.
-  Config c = Load("SenderBlamedReasons blocked\nNoChangeReasons vacation, spamdetected\n");
+  Config c =
+      LoadTestConfig("SenderBlamedReasons blocked\nNoChangeReasons vacation, spamdetected\n");
   EXPECT_EQ(c.no_change_reasons, (std::vector<std::string>{"vacation", "spamdetected"}));
 }
 
@@ -141,8 +137,8 @@ TEST(ConfigTest, AcceptsEverySocketForm) {
 }
 
 TEST(ConfigTest, ChangedKeysByWhatAReloadDoes) {
-  Config a = Load("Socket inet:1000@127.0.0.1\nMode enforce\n");
-  Config b = Load("Socket inet:1001@127.0.0.1\nMode monitor\nSoftBounceThreshold 4\n");
+  Config a = LoadTestConfig("Socket inet:1000@127.0.0.1\nMode enforce\n");
+  Config b = LoadTestConfig("Socket inet:1001@127.0.0.1\nMode monitor\nSoftBounceThreshold 4\n");
   using Keys = std::vector<std::string_view>;
   EXPECT_EQ(ChangedKeys(a, b, OnReload::kNeedsRestart), Keys{"Socket"});
   EXPECT_EQ(ChangedKeys(a, b, OnReload::kReopensStore), Keys{"SoftBounceThreshold"});

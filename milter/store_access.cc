@@ -91,7 +91,9 @@ auto StoreAccess::WithStore(Fn&& fn) {
   if (!opened.ok()) return Return(opened);
   std::shared_lock<std::shared_mutex> lock(mu_);
   // Closed between the open and this lock: only at shutdown.
-  if (store_ == nullptr) return Return(Status::Unavailable("store " + options_->path + " is closed"));
+  if (store_ == nullptr) {
+    return Return(Status::Unavailable("store " + options_->path + " is closed"));
+  }
   return Return(fn(*store_));
 }
 

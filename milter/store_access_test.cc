@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "milter/config_test_util.h"
 #include "store/store_test_util.h"
 
 namespace bm {
@@ -12,12 +13,6 @@ namespace {
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kT0 = 1700000000;
-
-Config Load(std::string_view text) {
-  Result<std::shared_ptr<const Config>> c = LoadConfigString(text, "test.conf");
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? **c : DefaultConfig();
-}
 
 // A DSN with one transient failure (mailbox full) for `address`.
 Status RecordSoftBounce(StoreAccess& store, const std::string& address, std::int64_t now) {
@@ -37,7 +32,7 @@ Status RecordSoftBounce(StoreAccess& store, const std::string& address, std::int
 class StoreAccessTest : public ::testing::Test {
  protected:
   Config WithStore(const std::string& text) {
-    return Load(text + "StorePath " + dir_.Sub("store") + "\n");
+    return LoadTestConfig(text + "StorePath " + dir_.Sub("store") + "\n");
   }
   TempDir dir_;
 };
