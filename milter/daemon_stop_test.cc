@@ -1,7 +1,7 @@
 // The bounce-milter executable of this build (BM_MILTER_PATH) started on a
 // unix socket in a temporary directory and stopped with SIGTERM or SIGINT:
 // it exits 0 well before libmilter's 5 s listener poll would have noticed
-// (libmilter_signals.cc), even with an MTA connection open, and leaves no
+// (libmilter_signals.cc), even with an MTA session open, and leaves no
 // pid file, no socket and a consistent store behind.
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,41 @@ std::string ReadAll(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// One milter protocol packet: 4-byte length (command + data), command, data.
+bool SendPacket(int fd, char command, const std::string& data) {
+  const std::uint32_t length = static_cast<std::uint32_t>(data.size() + 1);
+  std::string packet = {static_cast<char>(length >> 24), static_cast<char>(length >> 16),
+                        static_cast<char>(length >> 8), static_cast<char>(length), command};
+  packet += data;
+  return write(fd, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size());
+}
+
+// The command byte of the next reply packet (its data skipped), or 0.
+char ReadReply(int fd) {
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  unsigned char header[5];
+  if (recv(fd, header, sizeof header, MSG_WAITALL) != sizeof header) return 0;
+  std::uint32_t length = (std::uint32_t{header[0]} << 24) | (header[1] << 16) | (header[2] << 8) |
+                         header[3];
+  std::string rest(length - 1, '\0');
+  if (length > 1 && recv(fd, rest.data(), rest.size(), MSG_WAITALL) !=
+                        static_cast<ssize_t>(rest.size())) {
+    return 0;
+  }
+  return static_cast<char>(header[4]);
+}
+
+// Negotiates and opens an SMTP connection, as an MTA does first: the daemon
+// then holds a connection context for it.
+void NegotiateAndConnect(int fd) {
+  const std::string optneg = {0, 0, 0, 6,  0, 0, 0x01, static_cast<char>(0xff),  0, 0, 0, 0};
+  ASSERT_TRUE(SendPacket(fd, 'O', optneg));
+  ASSERT_EQ(ReadReply(fd), 'O');
+  ASSERT_TRUE(SendPacket(fd, 'C', std::string("mta.test\0" "4\x00\x19" "192.0.2.1\0", 22)));
+  ASSERT_EQ(ReadReply(fd), 'c');
 }
 
 class DaemonStopTest : public ::testing::TestWithParam<int> {
@@ -103,10 +139,11 @@ class DaemonStopTest : public ::testing::TestWithParam<int> {
 
 TEST_P(DaemonStopTest, StopsPromptlyAndCleanly) {
   ASSERT_TRUE(fs::exists(pid_file_));
-  // An MTA connection that stays open (idle between commands), made last so
-  // that the listener has just started a fresh poll.
+  // An MTA connection in the middle of an SMTP session, idle between
+  // commands, made last so that the listener has just started a fresh poll.
   int mta = ConnectUnix(socket_);
   ASSERT_GE(mta, 0);
+  NegotiateAndConnect(mta);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
   const auto start = Clock::now();

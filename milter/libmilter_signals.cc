@@ -1,7 +1,9 @@
-// Signals and libmilter: SIGHUP kept for the daemon, and a prompt stop on
-// SIGTERM and SIGINT. libmilter is linked statically so that the calls below
-// can be wrapped (-Wl,--wrap=sigwait,--wrap=listen,--wrap=poll); facts about
-// libmilter are from sendmail 8.17 (Debian 12), libmilter/{signal,listener}.c.
+// The daemon's hooks into libmilter: SIGHUP kept for the daemon, a prompt
+// stop on SIGTERM and SIGINT, and the end of the commands in progress.
+// libmilter is linked statically so that the calls below can be wrapped
+// (-Wl,--wrap=sigwait,--wrap=listen,--wrap=poll,--wrap=mi_engine); facts
+// about libmilter are from sendmail 8.17 (Debian 12), libmilter/{signal,
+// listener,worker,engine}.c.
 //
 // SIGHUP: smfi_main() starts a thread that sigwait()s for SIGHUP, SIGTERM and
 // SIGINT and stops the milter on any of them. bounce-milter gives SIGHUP its
@@ -20,8 +22,15 @@
 // loop already handles by re-checking the stop flag: the listener stops
 // accepting and releases the mutex, libmilter closes (and, when not root,
 // unlinks) the socket, and smfi_main() returns. Every other poll (the
-// connections' I/O in libmilter's workers) is passed through untouched, so
-// the commands in progress complete as before.
+// connections' I/O in libmilter's workers) is passed through untouched.
+//
+// Commands in progress: smfi_main() returns without waiting for libmilter's
+// worker threads, which finish the command in hand (mi_engine(), where every
+// callback runs) and then exit. __wrap_mi_engine counts the workers inside
+// it, so that DrainMilterCommands() can wait for them before the daemon
+// closes the store and frees the filter they use.
+#include "milter/libmilter_signals.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -30,10 +39,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <thread>
+
+#include <libmilter/mfapi.h>
 
 namespace {
 
 std::atomic<int> g_listen_fd{-1};
+// Workers inside mi_engine(), and whether new entries are refused.
+std::atomic<int> g_commands_running{0};
+std::atomic<bool> g_draining{false};
 // Readable once a stop signal was handed to libmilter; never drained.
 std::atomic<int> g_stop_fd{-1};
 
@@ -51,6 +66,8 @@ void WakeListener() {
 extern "C" int __real_sigwait(const sigset_t* set, int* sig);
 extern "C" int __real_listen(int fd, int backlog);
 extern "C" int __real_poll(struct pollfd* fds, nfds_t nfds, int timeout);
+// libmilter's own (engine.c); called by its workers for a session's commands.
+extern "C" int __real_mi_engine(void* ctx);
 
 extern "C" int __wrap_sigwait(const sigset_t* set, int* sig) {
   sigset_t without_hup = *set;
@@ -89,3 +106,31 @@ extern "C" int __wrap_poll(struct pollfd* fds, nfds_t nfds, int timeout) {
   fds[0].revents = both[0].revents;
   return n < 0 ? n : (both[0].revents != 0 ? 1 : 0);
 }
+
+extern "C" int __wrap_mi_engine(void* ctx) {
+  g_commands_running.fetch_add(1);
+  if (g_draining.load()) {
+    // The daemon is stopping and may already have freed what a callback
+    // uses: refuse, and libmilter closes the session (the MTA applies its
+    // default action).
+    g_commands_running.fetch_sub(1);
+    return MI_FAILURE;
+  }
+  const int rc = __real_mi_engine(ctx);
+  g_commands_running.fetch_sub(1);
+  return rc;
+}
+
+namespace bm {
+
+bool DrainMilterCommands(std::chrono::milliseconds timeout) {
+  g_draining.store(true);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (g_commands_running.load() != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+}  // namespace bm

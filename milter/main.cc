@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "milter/callbacks.h"
 #include "milter/filter.h"
+#include "milter/libmilter_signals.h"
 #include "milter/logging.h"
 #include "milter/policy.h"
 #include "milter/process.h"
@@ -28,6 +30,8 @@ namespace bm {
 namespace {
 
 constexpr int kExitUsage = 64;
+// How long the stop waits for milter commands in progress.
+constexpr std::chrono::milliseconds kCommandDrainTime = std::chrono::seconds(5);
 constexpr int kExitConfig = 78;
 
 struct Options {
@@ -210,8 +214,12 @@ int Run(const Options& options) {
                  policy->rules->size());
     rc = smfi_main() == MI_SUCCESS ? 0 : 1;
   }
-  // libmilter has stopped accepting; commands already running in its
-  // workers may still be in the store: Close() waits for them.
+  // libmilter has stopped accepting, but its workers may still be in a
+  // callback: let them finish before the store and the filter go away.
+  if (!DrainMilterCommands(kCommandDrainTime)) {
+    spdlog::warn("a milter command still ran {} s after the stop; stopping anyway",
+                 std::chrono::duration_cast<std::chrono::seconds>(kCommandDrainTime).count());
+  }
   store.Close();
   if (!(s = RemoveUnixSocket(config.socket)).ok()) spdlog::warn("{}", s.ToString());
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
