@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
+#include "store/lmdb.h"
 #include "store/store_test_util.h"
 
 namespace bm {
@@ -279,6 +281,64 @@ TEST_F(StoreTest, ForEachRecordFiltersAndVisitsAll) {
     return ++n, true;
   }).ok());
   EXPECT_EQ(n, 1000u);  // odd i, i % 5 != 0
+  f.domain = "unknown.example";
+  n = 0;
+  ASSERT_TRUE(store_->ForEachRecord(f, [&](const AddressRecord&) { return ++n, true; }).ok());
+  EXPECT_EQ(n, 0u);
+}
+
+// Diagnostics are shared through the text dictionary with the address taken
+// out; each record gets its own address back.
+TEST_F(StoreTest, SharedDiagnosticsComeBackWithTheirOwnAddress) {
+  std::vector<BounceEvent> evs;
+  for (const char* a : {"ann@one.example", "bob@two.example", "cy@one.example"}) {
+    BounceEvent ev = Bounce(a, "userunknown", true, kT0);
+    ev.diagnostic = std::string("550 5.1.1 <") + a + ">: Recipient address rejected";
+    ev.message_id = std::string("123.") + a[0] + "@mail.sender.example";
+    evs.push_back(ev);
+  }
+  Rec(evs);
+  for (const BounceEvent& ev : evs) {
+    Result<std::optional<AddressRecord>> r = store_->GetRecord(ev.address);
+    ASSERT_TRUE(r.ok() && *r);
+    EXPECT_EQ((*r)->last_diagnostic, ev.diagnostic);
+    EXPECT_EQ((*r)->message_id, ev.message_id);
+    EXPECT_EQ((*r)->last_status, "5.1.1");
+    Result<std::vector<StoredEvent>> h = store_->History(ev.address, 10);
+    ASSERT_TRUE(h.ok() && h->size() == 1);
+    EXPECT_EQ((*h)[0].address, ev.address);
+    EXPECT_EQ((*h)[0].rule_id, "test");
+  }
+  ExpectConsistent();
+}
+
+// A schema 1 store (full addresses as keys) is refused, and left as it was.
+TEST_F(StoreTest, OlderSchemaIsRefusedUntouched) {
+  store_.reset();
+  const std::string path = dir_.Sub("old");
+  std::filesystem::create_directories(path);
+  {
+    lmdb::Env env;
+    ASSERT_TRUE(env.Open(path, 1 << 20, 4, 16, false).ok());
+    lmdb::Txn txn;
+    ASSERT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi meta;
+    ASSERT_EQ(lmdb::OpenDbi(txn, "meta", true, &meta), 0);
+    ASSERT_EQ(txn.Put(meta, "schema", "1"), 0);
+    ASSERT_EQ(txn.Commit(), 0);
+  }
+  StoreOptions o;
+  o.path = path;
+  Result<std::unique_ptr<Store>> old = Store::Open(o);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(old.status().message().find("schema '1'"), std::string::npos) << old.status().message();
+  lmdb::Env env;
+  ASSERT_TRUE(env.Open(path, 1 << 20, 4, 16, true).ok());
+  lmdb::Txn txn;
+  ASSERT_EQ(lmdb::Txn::Begin(env, true, &txn), 0);
+  MDB_dbi addresses;
+  EXPECT_EQ(lmdb::OpenDbi(txn, "addresses", false, &addresses), MDB_NOTFOUND);
 }
 
 TEST_F(StoreTest, ImportMergesAndNeverLiftsASuppression) {
