@@ -9,8 +9,8 @@
 //  - Reads (Lookup, Get*, LookupSent, ForEach*, Stats, Verify) run in LMDB
 //    read transactions in the calling thread: they take no lock the writer
 //    holds and never wait for a write transaction or an fsync. The only
-//    exclusion is a std::shared_mutex taken exclusively for the few
-//    milliseconds of a map resize (LMDB remaps the file then).
+//    exclusion is the remap lock (store/remap_lock.h), taken exclusively
+//    for the few milliseconds of a map resize (LMDB remaps the file then).
 //  - Every write goes through ONE writer thread owned by the Store. Callers
 //    enqueue a request and wait for its commit; the writer applies all the
 //    requests queued at that moment in one write transaction with one fsync
@@ -153,8 +153,11 @@ class Store {
   // Highest event sequence number committed so far (0 = empty log).
   Result<std::uint64_t> LastSequence() const;
 
-  // Calls fn for every record matching filter, in address order, until fn
-  // returns false. Reads in chunks of short read transactions, so a long
+  // Calls fn for every record matching filter, in key order, until fn
+  // returns false. Key order groups the addresses by receiving domain, the
+  // domains in the order the store first saw them, local parts sorted
+  // bytewise within one; a domain filter reads that domain's range only.
+  // Reads in chunks of short read transactions, so a long
   // listing neither pins old pages nor blocks a map resize; a record changed
   // while the listing runs is seen in either its old or its new version.
   Status ForEachRecord(const RecordFilter& filter,
