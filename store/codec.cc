@@ -6,6 +6,8 @@ namespace bm {
 namespace {
 
 using value_io::Reader;
+using value_io::WrapAdd;
+using value_io::WrapSub;
 using value_io::Writer;
 
 // Schema 2 of the store (store.cc) uses these value versions.
@@ -71,15 +73,18 @@ bool GetReason(Reader& r, std::string* reason) {
 }
 
 // Diagnostics usually quote the address; it is stored as one marker byte,
-// which makes the diagnostics of one receiving server identical texts.
+// which makes the diagnostics of one receiving server identical texts. A
+// diagnostic that holds the marker byte itself is stored verbatim behind two
+// markers (a packed text never starts so: it holds one marker at most).
 constexpr char kAddressMarker = '\x01';
+constexpr std::string_view kVerbatimPrefix = "\x01\x01";
 
 std::string PackDiagnostic(std::string_view diagnostic, std::string_view address) {
-  std::size_t at = diagnostic.find(address);
-  if (address.empty() || at == std::string_view::npos ||
-      diagnostic.find(kAddressMarker) != std::string_view::npos) {
-    return std::string(diagnostic);
+  if (diagnostic.find(kAddressMarker) != std::string_view::npos) {
+    return std::string(kVerbatimPrefix) + std::string(diagnostic);
   }
+  std::size_t at = diagnostic.find(address);
+  if (address.empty() || at == std::string_view::npos) return std::string(diagnostic);
   std::string out(diagnostic.substr(0, at));
   out += kAddressMarker;
   out.append(diagnostic.substr(at + address.size()));
@@ -87,6 +92,7 @@ std::string PackDiagnostic(std::string_view diagnostic, std::string_view address
 }
 
 std::string UnpackDiagnostic(std::string packed, std::string_view address) {
+  if (packed.starts_with(kVerbatimPrefix)) return packed.substr(kVerbatimPrefix.size());
   std::size_t at = packed.find(kAddressMarker);
   if (at != std::string::npos) packed.replace(at, 1, address);
   return packed;
@@ -181,14 +187,14 @@ Result<std::string> EncodeAddressRecord(const AddressRecord& r, DictionaryWriter
   // times are deltas: they are usually close to the first, often equal.
   PutReason(w, r.reason);
   w.Time(r.first_bounce);
-  w.Delta(r.state_since - r.first_bounce);
-  w.Delta(r.suppressed_until == 0 ? 0 : r.suppressed_until - r.state_since);
-  w.Delta(r.last_bounce - r.first_bounce);
+  w.Delta(WrapSub(r.state_since, r.first_bounce));
+  w.Delta(r.suppressed_until == 0 ? 0 : WrapSub(r.suppressed_until, r.state_since));
+  w.Delta(WrapSub(r.last_bounce, r.first_bounce));
   w.Varint(r.hard_count);
   w.Varint(r.soft_count);
   w.Varint(r.complaint_count);
   w.Varint(r.soft_window.size());
-  for (std::int64_t t : r.soft_window) w.Delta(t - r.first_bounce);
+  for (std::int64_t t : r.soft_window) w.Delta(WrapSub(t, r.first_bounce));
   Status s = w.Text(r.last_status, dict);
   if (s.ok()) s = w.Text(PackDiagnostic(r.last_diagnostic, r.address), dict);
   if (s.ok()) s = w.Text(r.last_rule_id, dict);
@@ -211,8 +217,12 @@ bool DecodeHead(Reader& r, LookupHead* head, std::int64_t* first_bounce, std::ui
   }
   head->state = static_cast<AddressState>(*flags & 3);
   head->source = static_cast<RecordSource>((*flags >> 2) & 3);
-  head->state_since = *first_bounce + since_delta;
-  head->suppressed_until = until_delta == 0 ? 0 : head->state_since + until_delta;
+  head->state_since = WrapAdd(*first_bounce, since_delta);
+  // A temporary suppression always has an end, which may be its start (an
+  // import can say so): a zero delta is "no end" only for the other states.
+  head->suppressed_until = until_delta == 0 && head->state != AddressState::kSuppressedTemporary
+                               ? 0
+                               : WrapAdd(head->state_since, until_delta);
   return true;
 }
 
@@ -240,11 +250,11 @@ Status DecodeAddressRecord(std::string_view key, std::string_view value, Diction
   bool ok = DecodeHead(r, &head, &rec.first_bounce, &flags) && r.Delta(&last_delta) &&
             r.U32(&rec.hard_count) && r.U32(&rec.soft_count) && r.U32(&rec.complaint_count) &&
             r.Varint(&window) && window <= 64;
-  rec.last_bounce = rec.first_bounce + last_delta;
+  rec.last_bounce = WrapAdd(rec.first_bounce, last_delta);
   for (std::uint64_t i = 0; ok && i < window; ++i) {
     std::int64_t t = 0;
     ok = r.Delta(&t);
-    rec.soft_window.push_back(rec.first_bounce + t);
+    rec.soft_window.push_back(WrapAdd(rec.first_bounce, t));
   }
   ok = ok && r.Text(&rec.last_status) && r.Text(&rec.last_diagnostic) &&
        r.Text(&rec.last_rule_id) && GetMessageId(r, &rec.message_id) &&
@@ -363,9 +373,10 @@ bool DecodeEventFront(Reader& r, std::uint64_t seq, StoredEvent* ev, std::uint32
                       std::string_view* local) {
   std::uint8_t version, flags;
   std::uint64_t prev_delta = 0, local_size = 0;
-  if (!(r.Byte(&version) && version == kEventVersion && r.Byte(&flags) && ((flags >> 6) & 3) != 3 && r.Time(&ev->time) && r.Varint(&prev_delta) &&
-        prev_delta < seq && r.U32(domain_id) &&
-        r.Varint(&local_size) && r.View(local_size, local))) {
+  if (!(r.Byte(&version) && version == kEventVersion && r.Byte(&flags) &&
+        ((flags >> 6) & 3) != 3 && r.Time(&ev->time) && r.Varint(&prev_delta) &&
+        prev_delta < seq && r.U32(domain_id) && r.Varint(&local_size) &&
+        r.View(local_size, local))) {
     return false;
   }
   ev->seq = seq;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 namespace bm {
@@ -234,6 +235,58 @@ TEST(Codec, NegativeAndZeroTimesSurvive) {
     ASSERT_TRUE(DecodeAddressRecord(KeyOf(r, dict), Encode(r, dict), dict, &back).ok());
     EXPECT_EQ(back.first_bounce, t);
   }
+}
+
+// The marker that stands for the address may occur in a diagnostic itself
+// (import takes any text): it comes back as it was, address or not.
+TEST(Codec, DiagnosticsHoldingTheMarkerByteSurvive) {
+  MapDictionary dict;
+  for (const std::string& diagnostic :
+       {std::string("550 \x01 <user@example.com> unknown"), std::string("\x01\x01"),
+        std::string("\x01<user@example.com>"), std::string("5.1.1 \x01")}) {
+    AddressRecord r = SampleRecord();
+    r.last_diagnostic = diagnostic;
+    AddressRecord back;
+    ASSERT_TRUE(DecodeAddressRecord(KeyOf(r, dict), Encode(r, dict), dict, &back).ok());
+    EXPECT_EQ(back.last_diagnostic, diagnostic);
+  }
+}
+
+// An import may set a temporary suppression that ends when it begins; its
+// end must not read back as "none" (the expiry index keys on it).
+TEST(Codec, TemporarySuppressionEndingAtItsStartKeepsItsEnd) {
+  MapDictionary dict;
+  AddressRecord r = SampleRecord();
+  r.suppressed_until = r.state_since;
+  AddressRecord back;
+  ASSERT_TRUE(DecodeAddressRecord(KeyOf(r, dict), Encode(r, dict), dict, &back).ok());
+  EXPECT_EQ(back.suppressed_until, r.state_since);
+  LookupHead head;
+  ASSERT_TRUE(DecodeLookupHead(Encode(r, dict), &head).ok());
+  EXPECT_EQ(head.suppressed_until, r.state_since);
+}
+
+// Times at the ends of the range round-trip (the deltas wrap instead of
+// overflowing), and a corrupt delta of any size decodes without overflow.
+TEST(Codec, ExtremeTimesRoundTripAndHugeDeltasDecode) {
+  MapDictionary dict;
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  AddressRecord r = SampleRecord();
+  r.first_bounce = kMin;
+  r.last_bounce = kMax;
+  r.state_since = kMax;
+  r.suppressed_until = kMin;
+  r.soft_window = {kMax, kMin};
+  AddressRecord back;
+  ASSERT_TRUE(DecodeAddressRecord(KeyOf(r, dict), Encode(r, dict), dict, &back).ok());
+  EXPECT_EQ(back, r);
+
+  SentEntry sent;
+  sent.expires = kMin;
+  SentEntry sent_back;
+  ASSERT_TRUE(DecodeSentEntry(EncodeSentEntry(sent), &sent_back).ok());
+  EXPECT_EQ(sent_back.expires, kMin);
 }
 
 }  // namespace

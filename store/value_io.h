@@ -22,6 +22,14 @@ inline std::uint64_t ZigZag(std::int64_t v) {
 inline std::int64_t UnZigZag(std::uint64_t z) {
   return static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
 }
+// Time arithmetic modulo 2^64: defined for any value a corrupt record or an
+// import holds, and WrapAdd(b, WrapSub(a, b)) == a for every a and b.
+inline std::int64_t WrapSub(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+inline std::int64_t WrapAdd(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
 
 class Writer {
  public:
@@ -35,7 +43,7 @@ class Writer {
   }
   // A signed difference.
   void Delta(std::int64_t d) { Varint(ZigZag(d)); }
-  void Time(std::int64_t t) { Delta(t - kTimeEpoch); }
+  void Time(std::int64_t t) { Delta(WrapSub(t, kTimeEpoch)); }
   void Bytes(std::string_view s) { out_.append(s); }
   void Str(std::string_view s) {
     Varint(s.size());
@@ -96,7 +104,7 @@ class Reader {
   }
   bool Time(std::int64_t* t) {
     if (!Delta(t)) return false;
-    *t += kTimeEpoch;
+    *t = WrapAdd(*t, kTimeEpoch);
     return true;
   }
   bool View(std::uint64_t n, std::string_view* s) {
