@@ -30,9 +30,9 @@ namespace bm {
 namespace {
 
 constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
 // How long the stop waits for milter commands in progress.
 constexpr std::chrono::milliseconds kCommandDrainTime = std::chrono::seconds(5);
-constexpr int kExitConfig = 78;
 
 struct Options {
   std::string config_path;  // -c
@@ -62,7 +62,8 @@ void Usage(std::FILE* out) {
       "  -h       this text\n"
       "\n"
       "Signals: SIGHUP re-reads configuration and rules (a broken file is logged\n"
-      "and the old one keeps serving); SIGTERM or SIGINT stop cleanly.\n"
+      "and the old one keeps serving) and reopens the store when StorePath or a\n"
+      "store policy key changed; SIGTERM or SIGINT stop cleanly.\n"
       "\n"
       "Exit status: 0 after a clean stop or a good -n; 64 bad command line;\n"
       "78 configuration or rules error; 1 any other start-up failure.\n",

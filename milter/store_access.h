@@ -7,7 +7,8 @@
 // open until Reopen() or Close().
 //
 // Thread safety: all methods may be called from any number of threads. Each
-// call holds a shared lock for its duration; Close() takes it exclusively.
+// call holds a shared lock for its duration; Reopen() and Close() take it
+// exclusively.
 #ifndef BM_MILTER_STORE_ACCESS_H_
 #define BM_MILTER_STORE_ACCESS_H_
 
@@ -90,7 +91,7 @@ class StoreAccess {
   // OpenIfDue's work. REQUIRES: mu_ held exclusively.
   Status OpenLocked();
 
-  std::unique_ptr<const StoreOptions> options_;  // guarded by mu_ (set before any thread)
+  std::unique_ptr<const StoreOptions> options_;  // guarded by mu_ (replaced by Reopen)
   const int retry_seconds_;
   std::shared_mutex mu_;
   std::unique_ptr<Store> store_;   // guarded by mu_
