@@ -22,9 +22,10 @@ constexpr const char* kVerifyHelp =
     "Usage: bouncectl verify-store [--db PATH] [--json]\n"
     "\n"
     "Checks the store: every named database against mdb_stat, every entry\n"
-    "decodable, the expiry index and the address records in agreement, and\n"
-    "no reference to an event that was never written. Prints the entry counts\n"
-    "and each problem found.\n"
+    "decodable, the expiry index and the address records in agreement, each\n"
+    "domain entry and its id naming each other, the text dictionary and its\n"
+    "reverse index in agreement, and no reference to an event that was never\n"
+    "written. Prints the entry counts and each problem found.\n"
     "\n"
     "Exit status: 0 when consistent, 1 when a problem was found or the store\n"
     "cannot be read, 2 on a usage error.\n";
