@@ -123,13 +123,14 @@ Status StoreAccess::RecordReport(const BounceReport& report,
   std::vector<BounceEvent> events = EventsFromReport(report, classified, now);
   if (events.empty()) return Status::Ok();
   return WithStore([&](Store& store) -> Status {
-    if (events.size() == 1) return store.Record(std::move(events));
-    std::vector<BounceEvent> copy = events;
-    Status s = store.Record(std::move(copy));
-    if (s.code() != Status::Code::kInvalidArgument) return s;
-    // One event the store refuses (an address that does not normalise) must
-    // not make the MTA retry the whole bounce forever: record the others one
-    // by one.
+    if (events.size() > 1) {
+      std::vector<BounceEvent> copy = events;
+      Status s = store.Record(std::move(copy));
+      if (s.code() != Status::Code::kInvalidArgument) return s;
+    }
+    // An event the store refuses (an address that does not normalise) must
+    // not make the MTA retry the whole bounce forever: it is logged and
+    // skipped, the others are recorded one by one.
     for (BounceEvent& event : events) {
       Status one = store.Record({std::move(event)});
       if (one.code() == Status::Code::kInvalidArgument) {

@@ -71,5 +71,30 @@ TEST_F(StoreAccessTest, ClosedStaysClosed) {
   EXPECT_FALSE(store.Reopen(WithStore("")).ok());
 }
 
+// A recipient the store cannot key (a local part over 64 bytes, as long SRS
+// and VERP addresses have) is logged and skipped, never a store error: the
+// MTA would retry the bounce forever. Alone or beside a good recipient.
+TEST_F(StoreAccessTest, UnkeyableRecipientDoesNotFailTheBounce) {
+  StoreAccess store(WithStore("SoftBounceThreshold 1\n"));
+  ASSERT_TRUE(store.Open().ok());
+  const std::string too_long = "SRS0=" + std::string(70, 'x') + "@example.org";
+  EXPECT_TRUE(RecordSoftBounce(store, too_long, kT0).ok());
+
+  BounceReport report;
+  report.kind = ReportKind::kDsn;
+  std::vector<ClassifiedRecipient> classified;
+  for (const std::string& address : {too_long, std::string("kim@example.org")}) {
+    ClassifiedRecipient r;
+    r.facts.address = address;
+    r.facts.action = "failed";
+    r.classification.reason = "mailboxfull";
+    r.classification.bounce_class = BounceClass::kTransient;
+    report.recipients.push_back(r.facts);
+    classified.push_back(r);
+  }
+  EXPECT_TRUE(store.RecordReport(report, classified, kT0).ok());
+  EXPECT_TRUE(store.Check("kim@example.org", kT0)->refused);
+}
+
 }  // namespace
 }  // namespace bm
