@@ -87,8 +87,9 @@ struct DomainHead {
 };
 Status DecodeDomainHead(std::string_view value, DomainHead* out);
 
-// Events: seq (the key) not included. EventAddressKey gives the address key
-// of an address event (empty for a domain event) without the dictionaries.
+// Events: seq (the key) not included. DecodeEventHead gives the type, time
+// and address key of an event (empty for a domain event) without the
+// dictionaries.
 Result<std::string> EncodeEvent(const StoredEvent& e, DictionaryWriter& dict);
 Status DecodeEvent(std::uint64_t seq, std::string_view value, DictionaryReader& dict,
                    StoredEvent* out);
