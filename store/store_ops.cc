@@ -1,6 +1,8 @@
 // What each write of the Store does inside the writer's transaction.
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "store/store_impl.h"
 
 namespace bm {
@@ -102,7 +104,7 @@ Status ApplyOneBounce(const StoreOptions& options, WriteContext& ctx, const Boun
 }
 
 Status ExpireSuppressions(WriteContext& ctx, std::int64_t now, std::uint64_t* lifted, bool* more) {
-  std::vector<std::string> keys;  // address keys
+  std::vector<std::string> entries;  // expiry-index keys: be64 until + address key
   {
     lmdb::Cursor cursor;
     Status s = ctx.Check(lmdb::Cursor::Open(ctx.txn(), ctx.dbis().expiry, &cursor), "cursor");
@@ -110,17 +112,26 @@ Status ExpireSuppressions(WriteContext& ctx, std::int64_t now, std::uint64_t* li
     std::string_view key, value;
     for (int rc = cursor.First(&key, &value); rc == 0; rc = cursor.Next(&key, &value)) {
       if (key.size() < 8 || static_cast<std::int64_t>(lmdb::DecodeU64Key(key)) > now) break;
-      if (keys.size() == kExpiryBatch) {
+      if (entries.size() == kExpiryBatch) {
         *more = true;
         break;
       }
-      keys.emplace_back(key.substr(8));
+      entries.emplace_back(key);
     }
   }
-  for (const std::string& key : keys) {
-    Result<std::optional<AddressRecord>> found = ctx.GetRecordByKey(key);
+  for (const std::string& entry : entries) {
+    Result<std::optional<AddressRecord>> found = ctx.GetRecordByKey(entry.substr(8));
     if (!found.ok()) return found.status();
-    if (!*found) return Status::Corruption("expiry index names an unknown address");
+    const auto until = static_cast<std::int64_t>(lmdb::DecodeU64Key(entry));
+    if (!*found || (*found)->state != AddressState::kSuppressedTemporary ||
+        (*found)->suppressed_until != until) {
+      // PutRecord keeps the index in step with the records, so this entry
+      // is damage; left in place it would fail or stall every later expiry.
+      spdlog::warn("store: dropping an expiry-index entry that matches no temporary suppression");
+      Status s = ctx.Check(ctx.txn().Del(ctx.dbis().expiry, entry), "delete stale expiry entry");
+      if (!s.ok()) return s;
+      continue;
+    }
     AddressRecord rec = **found;
     if (!ApplyExpiry(rec, now)) continue;
     StoredEvent ev;

@@ -313,6 +313,33 @@ TEST_F(StoreTest, SharedDiagnosticsComeBackWithTheirOwnAddress) {
 }
 
 // A schema 1 store (full addresses as keys) is refused, and left as it was.
+TEST_F(StoreTest, ExpiryDropsIndexEntriesThatMatchNoRecord) {
+  for (int i = 0; i < 3; ++i) Rec({Bounce("full@example.com", "mailboxfull", false, kT0 + i * kDay)});
+  const std::int64_t until = kT0 + 2 * kDay + 14 * kDay;
+  store_.reset();
+  {
+    // Damage as only a foreign writer or a disk fault makes it: an index
+    // entry, due before the real one, for an address key with no record.
+    lmdb::Env env;
+    ASSERT_TRUE(env.Open(dir_.Sub("db"), std::size_t{64} << 20, 16, 16, false).ok());
+    lmdb::Txn txn;
+    ASSERT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi expiry;
+    ASSERT_EQ(lmdb::OpenDbi(txn, "expiry", false, &expiry), 0);
+    ASSERT_EQ(txn.Put(expiry, lmdb::EncodeU64Key(kT0) + std::string("\xff\xff\xff\xf0ghost", 9), ""),
+              0);
+    ASSERT_EQ(txn.Commit(), 0);
+  }
+  Reopen();
+  Result<std::uint64_t> lifted = store_->ExpireNow(until);
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  EXPECT_EQ(*lifted, 1u);  // the real suppression is still lifted
+  lifted = store_->ExpireNow(until + kDay);
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  EXPECT_EQ(*lifted, 0u);
+  ExpectConsistent();
+}
+
 TEST_F(StoreTest, OlderSchemaIsRefusedUntouched) {
   store_.reset();
   const std::string path = dir_.Sub("old");
