@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -66,7 +67,8 @@ void Usage(std::FILE* out) {
       "store policy key changed; SIGTERM or SIGINT stop cleanly.\n"
       "\n"
       "Exit status: 0 after a clean stop or a good -n; 64 bad command line;\n"
-      "78 configuration or rules error; 1 any other start-up failure.\n",
+      "78 configuration or rules error; 1 any other start-up failure, or a\n"
+      "stop whose commands in progress did not finish within 5 s.\n",
       out);
 }
 
@@ -217,13 +219,21 @@ int Run(const Options& options) {
   }
   // libmilter has stopped accepting, but its workers may still be in a
   // callback: let them finish before the store and the filter go away.
-  if (!DrainMilterCommands(kCommandDrainTime)) {
-    spdlog::warn("a milter command still ran {} s after the stop; stopping anyway",
-                 std::chrono::duration_cast<std::chrono::seconds>(kCommandDrainTime).count());
-  }
-  store.Close();
+  const bool drained = DrainMilterCommands(kCommandDrainTime);
+  if (drained) store.Close();
   if (!(s = RemoveUnixSocket(config.socket)).ok()) spdlog::warn("{}", s.ToString());
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
+  if (!drained) {
+    // A worker is still inside a callback that uses the filter and the
+    // store: destroying them under it would crash the exit. Leave without
+    // running destructors; LMDB needs no close to stay consistent, bounces
+    // already answered are committed, and an unanswered one is retried by
+    // the MTA. Only not-yet-flushed sent counts can be lost.
+    spdlog::warn("a milter command still ran {} s after the stop; exiting without closing the store",
+                 std::chrono::duration_cast<std::chrono::seconds>(kCommandDrainTime).count());
+    spdlog::shutdown();
+    std::_Exit(1);
+  }
   spdlog::info("bounce-milter stopped");
   return rc;
 }
