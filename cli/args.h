@@ -39,6 +39,7 @@ struct ParsedArgs {
 
   bool Has(std::string_view flag) const { return flags.count(flag) > 0; }
   bool HasValue(std::string_view name) const { return values.count(name) > 0; }
+  // A copy: keep it in a std::string before handing out views of it.
   std::string Value(std::string_view name, std::string fallback = "") const;
 };
 
