@@ -61,15 +61,20 @@ Status StoreAccess::OpenIfDue() {
   return OpenLocked();
 }
 
-Status StoreAccess::OpenLocked() {
+Status StoreAccess::WhyNoAttempt(std::int64_t now) const {
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
-  if (store_ != nullptr) return Status::Ok();
-  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   if (last_attempt_ != 0 && now - last_attempt_ < retry_seconds_) {
     return Status::Unavailable("store " + options_->path +
                                " could not be opened; next attempt within " +
                                std::to_string(retry_seconds_) + "s");
   }
+  return Status::Ok();
+}
+
+Status StoreAccess::OpenLocked() {
+  if (store_ != nullptr) return Status::Ok();  // never set once closed_
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  if (Status s = WhyNoAttempt(now); !s.ok()) return s;
   last_attempt_ = now;
   Result<std::unique_ptr<Store>> opened = Store::Open(*options_);
   if (!opened.ok()) {
@@ -86,6 +91,10 @@ auto StoreAccess::WithStore(Fn&& fn) {
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     if (store_ != nullptr) return Return(fn(*store_));
+    // During an outage, answer from the shared lock until a retry is due:
+    // the exclusive lock would make every milter thread wait in turn.
+    Status wait = WhyNoAttempt(static_cast<std::int64_t>(std::time(nullptr)));
+    if (!wait.ok()) return Return(wait);
   }
   Status opened = OpenIfDue();
   if (!opened.ok()) return Return(opened);

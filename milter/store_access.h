@@ -90,6 +90,10 @@ class StoreAccess {
   Status OpenIfDue();
   // OpenIfDue's work. REQUIRES: mu_ held exclusively.
   Status OpenLocked();
+  // Why no open may be attempted at `now` (closed for good, or the last
+  // attempt is younger than the retry interval); OK when one may.
+  // REQUIRES: mu_ held, shared or exclusively.
+  Status WhyNoAttempt(std::int64_t now) const;
 
   std::unique_ptr<const StoreOptions> options_;  // guarded by mu_ (replaced by Reopen)
   const int retry_seconds_;
