@@ -128,10 +128,8 @@ sfsistat OnConnect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
   sfsistat status = Guarded(ctx, "connect", [&] {
     std::unique_ptr<ConnectionContext> c =
         g_filter->OnConnect(hostname != nullptr ? hostname : "", addr);
-    if (negotiated != nullptr) {
-      c->header_no_reply = negotiated->header_no_reply;
-      c->connect_no_reply = negotiated->connect_no_reply;
-    }
+    // Headers arrive on the real context; the connect step is over.
+    if (negotiated != nullptr) c->header_no_reply = negotiated->header_no_reply;
     if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) {
       // The placeholder stays libmilter's (freed in OnClose); without a
       // policy, MAIL FROM answers with the internal-error verdict.
