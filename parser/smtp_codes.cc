@@ -20,6 +20,35 @@ std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
   return n;
 }
 
+// End of the enhanced status code ("5.1.1", "4.4.7") that starts at
+// text[i] as a whole token, or 0 when none does: not inside a longer number,
+// an IP address ("10.5.1.1") or a word.
+std::size_t EnhancedStatusEnd(std::string_view text, std::size_t i) {
+  if (i + 4 >= text.size() || !IsCodeClass(text[i]) || text[i + 1] != '.') return 0;
+  if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.')) return 0;
+  const std::size_t s = DigitRun(text, i + 2, 3);
+  if (s == 0 || s > 3 || i + 2 + s >= text.size() || text[i + 2 + s] != '.') return 0;
+  const std::size_t d_at = i + 3 + s;
+  const std::size_t d = DigitRun(text, d_at, 3);
+  if (d == 0 || d > 3) return 0;
+  const std::size_t end = d_at + d;
+  if (end < text.size() &&
+      (IsAlnum(text[end]) || (text[end] == '.' && end + 1 < text.size() && IsDigit(text[end + 1])))) {
+    return 0;
+  }
+  return end;
+}
+
+// Offset of the last occurrence of `status` in text as a whole token (see
+// EnhancedStatusEnd), or npos.
+std::size_t RFindEnhancedStatus(std::string_view text, std::string_view status) {
+  for (std::size_t at = text.rfind(status); at != std::string_view::npos;
+       at = at == 0 ? std::string_view::npos : text.rfind(status, at - 1)) {
+    if (EnhancedStatusEnd(text, at) == at + status.size()) return at;
+  }
+  return std::string_view::npos;
+}
+
 // The failure reply code written just before the status at text[at], of the
 // same class ("421 4.4.2", "550-5.7.1"), or "" when there is none.
 std::string ReplyCodeBefore(std::string_view text, std::size_t at) {
@@ -37,18 +66,8 @@ std::string ReplyCodeBefore(std::string_view text, std::size_t at) {
 std::vector<std::string> FindEnhancedStatuses(std::string_view text, std::size_t max_codes) {
   std::vector<std::string> codes;
   for (std::size_t i = 0; i + 4 < text.size() && codes.size() < max_codes; ++i) {
-    if (!IsCodeClass(text[i]) || text[i + 1] != '.') continue;
-    if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.')) continue;
-    const std::size_t s = DigitRun(text, i + 2, 3);
-    if (s == 0 || s > 3 || i + 2 + s >= text.size() || text[i + 2 + s] != '.') continue;
-    const std::size_t d_at = i + 3 + s;
-    const std::size_t d = DigitRun(text, d_at, 3);
-    if (d == 0 || d > 3) continue;
-    const std::size_t end = d_at + d;
-    if (end < text.size() && (IsAlnum(text[end]) ||
-                              (text[end] == '.' && end + 1 < text.size() && IsDigit(text[end + 1])))) {
-      continue;
-    }
+    const std::size_t end = EnhancedStatusEnd(text, i);
+    if (end == 0) continue;
     codes.emplace_back(text.substr(i, end - i));
     i = end;
   }
@@ -181,7 +200,8 @@ void RefineCodesFromDiagnostic(RecipientResult& r) {
   // The reply that carried the explaining status is the one to report
   // ("554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>").
   if (code_from_text && r.status == specific) {
-    std::string code = ReplyCodeBefore(r.diagnostic, r.diagnostic.rfind(specific));
+    const std::size_t at = RFindEnhancedStatus(r.diagnostic, specific);
+    std::string code = at == std::string::npos ? std::string() : ReplyCodeBefore(r.diagnostic, at);
     if (!code.empty()) r.reply_code = std::move(code);
   }
 }

@@ -63,6 +63,12 @@ TEST(SmtpCodesTest, ReplyCodeGoesWithTheExplainingStatus) {
   RefineCodesFromDiagnostic(given);
   EXPECT_EQ(given.reply_code, "554");
 
+  RecipientResult later_address;  // the status's digits again inside an IP address after it
+  later_address.diagnostic = r.diagnostic + " at 10.4.4.2";
+  RefineCodesFromDiagnostic(later_address);
+  EXPECT_EQ(later_address.status, "4.4.2");
+  EXPECT_EQ(later_address.reply_code, "421");
+
   RecipientResult other_class;  // "554 4.4.7": no code of the status's own class before it
   other_class.diagnostic = "554 4.4.7 Message expired";
   RefineCodesFromDiagnostic(other_class);
