@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -109,6 +110,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (!s.ok()) return s;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
+
+Store::Impl::Impl(const StoreOptions& options) : options_(options), uid_([] {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}()) {}
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;

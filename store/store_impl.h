@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "store/codec.h"
+#include "store/domain_cache.h"
 #include "store/lmdb.h"
 #include "store/remap_lock.h"
 #include "store/store.h"
@@ -33,7 +34,7 @@ struct Dbis {
   MDB_dbi expiry;       // be64 suppressed_until + AddressKey -> "" (temporary suppressions)
   MDB_dbi sent;         // message-id -> SentEntry
   MDB_dbi sent_expiry;  // be64 expires + message-id -> ""
-  MDB_dbi meta;         // "schema" -> "2", "next_seq" -> be64
+  MDB_dbi meta;         // "schema" -> "2", "next_seq" -> be64, "domain_gen" (domain_cache.h)
 };
 
 // The dictionaries read inside any transaction, remembering the last domain
@@ -80,6 +81,10 @@ class WriteContext : public DictionaryWriter {
   Status PutDomain(DomainRecord& d);
   // Assigns ev.seq and appends it to the log.
   Status AppendEvent(StoredEvent& ev);
+  // Bumps the domain generation (store/domain_cache.h) when this transaction
+  // created a domain entry or flipped a domain's suppression. Called once,
+  // last, before the commit.
+  Status FinishDomainGeneration();
 
   // DictionaryWriter.
   Result<std::string> Text(std::uint32_t id) override { return reader_.Text(id); }
@@ -98,6 +103,8 @@ class WriteContext : public DictionaryWriter {
   TxnDictionaryReader reader_;
   std::uint32_t next_text_id_ = 0;    // 0 = not looked up yet
   std::uint32_t next_domain_id_ = 0;  // 0 = not looked up yet
+  bool domain_created_ = false;
+  bool domain_suppression_flipped_ = false;
   bool map_full_ = false;
 };
 
@@ -105,7 +112,7 @@ std::string ExpiryKey(std::int64_t until, std::string_view name);
 
 class Store::Impl {
  public:
-  explicit Impl(const StoreOptions& options) : options_(options) {}
+  explicit Impl(const StoreOptions& options);
   ~Impl();
 
   Status Open();
@@ -132,6 +139,9 @@ class Store::Impl {
   void WriterLoop();
 
   StoreOptions options_;
+  // Unique in the process (never reused, unlike the address): keys the
+  // per-thread domain caches of Lookup.
+  const std::uint64_t uid_;
   lmdb::Env env_;
   Dbis dbis_{};
   mutable RemapLock remap_;

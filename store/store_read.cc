@@ -73,24 +73,36 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
   NormalizedAddress norm;
   Status ns = NormalizeAddressInto(address, impl_->options_.normalization, &norm);
   if (!ns.ok()) return ns;
+  const std::uint64_t domain_hash = DomainCache::Hash(norm.domain());
+  DomainCache::Prefetch(domain_hash);
   LookupResult out;
   const Dbis& dbis = impl_->dbis_;
   Status s = impl_->Read([&](const lmdb::Txn& txn) -> Status {
-    // The domain entry first: its id prefixes the address key. A domain
-    // without an entry has no records either.
-    std::string_view domain_value;
-    int rc = txn.Get(dbis.domains, norm.domain(), &domain_value);
-    if (rc == MDB_NOTFOUND) return Status::Ok();
-    if (rc != 0) return ReadError(rc, "lookup domain");
-    DomainHead domain;
-    Status ds = DecodeDomainHead(domain_value, &domain);
-    if (!ds.ok()) return ds;
+    // The domain first: its id prefixes the address key. A domain without an
+    // entry has no records either. The thread's cache answers without a
+    // search when it holds the domain (store/domain_cache.h).
+    Result<DomainCache*> cache = DomainCache::ForTxn(impl_->uid_, txn, dbis.meta);
+    if (!cache.ok()) return cache.status();
+    std::optional<CachedDomain> domain = (*cache)->Find(norm.domain(), domain_hash);
+    std::string_view domain_value;  // read here only when the cache had no answer
+    if (!domain) {
+      int rc = txn.Get(dbis.domains, norm.domain(), &domain_value);
+      if (rc != 0 && rc != MDB_NOTFOUND) return ReadError(rc, "lookup domain");
+      DomainHead head;
+      if (rc == 0) {
+        Status ds = DecodeDomainHead(domain_value, &head);
+        if (!ds.ok()) return ds;
+      }
+      domain = CachedDomain{head.id, head.suppressed};
+      (*cache)->Insert(norm.domain(), domain_hash, *domain);
+    }
+    if (domain->id == 0) return Status::Ok();
     char key_buf[kIdKeyBytes + kMaxLocalPartBytes];
     std::string_view value;
-    rc = txn.Get(dbis.addresses, AddressKeyInto(domain.id, norm.local_part(), key_buf), &value);
+    int rc = txn.Get(dbis.addresses, AddressKeyInto(domain->id, norm.local_part(), key_buf), &value);
     if (rc == 0) {
       LookupHead rec;
-      ds = DecodeLookupHead(value, &rec);
+      Status ds = DecodeLookupHead(value, &rec);
       if (!ds.ok()) return ds;
       out.known = true;
       out.state = rec.state;
@@ -107,11 +119,16 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
       return ReadError(rc, "lookup");
     }
     // An address an admin unblocked stays deliverable even in a suppressed domain.
-    if (out.suppressed || out.state == AddressState::kUnblocked || !domain.suppressed) {
+    if (out.suppressed || out.state == AddressState::kUnblocked || !domain->suppressed) {
       return Status::Ok();
     }
+    if (domain_value.empty()) {
+      rc = txn.Get(dbis.domains, norm.domain(), &domain_value);
+      if (rc == MDB_NOTFOUND) return Status::Corruption("domain entry vanished");
+      if (rc != 0) return ReadError(rc, "lookup domain");
+    }
     DomainRecord d;
-    ds = DecodeDomainRecord(norm.domain(), domain_value, &d);
+    Status ds = DecodeDomainRecord(norm.domain(), domain_value, &d);
     if (!ds.ok()) return ds;
     out.suppressed = out.domain_level = true;
     out.temporary = false;

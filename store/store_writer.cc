@@ -101,6 +101,7 @@ Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, const Pending
       }
     }
     if (s.ok()) s = ApplyAsyncWrites(ctx, sent, ledger);
+    if (s.ok()) s = ctx.FinishDomainGeneration();
     if (s.ok()) {
       s = ctx.Check(txn.Put(dbis_.meta, "next_seq", lmdb::EncodeU64Key(ctx.next_seq())),
                     "put next_seq");

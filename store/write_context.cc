@@ -194,7 +194,19 @@ Result<DomainRecord> WriteContext::GetDomain(std::string_view domain) {
 }
 
 Status WriteContext::PutDomain(DomainRecord& d) {
+  if (d.id != 0 && !domain_suppression_flipped_) {
+    // The entry was just read by GetDomain: this search is on cached pages.
+    std::string_view before;
+    int rc = txn_->Get(dbis_.domains, d.domain, &before);
+    if (rc != 0) return rc == MDB_NOTFOUND ? Status::Corruption("domain entry vanished")
+                                           : Check(rc, "get domain");
+    DomainHead head;
+    Status s = DecodeDomainHead(before, &head);
+    if (!s.ok()) return s;
+    domain_suppression_flipped_ = head.suppressed != d.suppressed;
+  }
   if (d.id == 0) {
+    domain_created_ = true;
     Result<std::uint32_t> id = NextId(dbis_.domain_ids, &next_domain_id_);
     if (!id.ok()) return id.status();
     if (*id > kMaxDomains) return Status::Unavailable("no domain id left");
@@ -205,6 +217,16 @@ Status WriteContext::PutDomain(DomainRecord& d) {
     d.id = *id;
   }
   return Check(txn_->Put(dbis_.domains, d.domain, EncodeDomainRecord(d)), "put domain");
+}
+
+Status WriteContext::FinishDomainGeneration() {
+  if (!domain_created_ && !domain_suppression_flipped_) return Status::Ok();
+  Result<DomainGeneration> gen = ReadDomainGeneration(*txn_, dbis_.meta);
+  if (!gen.ok()) return gen.status();
+  if (domain_created_) ++gen->creation;
+  if (domain_suppression_flipped_) ++gen->suppression;
+  return Check(txn_->Put(dbis_.meta, kDomainGenKey, EncodeDomainGeneration(*gen)),
+               "put domain_gen");
 }
 
 Status WriteContext::AppendEvent(StoredEvent& ev) {

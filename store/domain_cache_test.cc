@@ -1,0 +1,189 @@
+// The per-thread domain cache of Store::Lookup (store/domain_cache.h): a
+// change made through another handle or another process is seen by the next
+// lookup, and a store never answers from another store's cache.
+#include "store/domain_cache.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <optional>
+
+#include "store/store.h"
+#include "store/store_test_util.h"
+
+namespace bm {
+namespace {
+
+constexpr std::int64_t kT0 = 1700000000;
+
+BounceEvent Hard(std::string address) {
+  BounceEvent ev;
+  ev.address = std::move(address);
+  ev.reason = "userunknown";
+  ev.bounce_class = "permanent";
+  ev.hard = true;
+  ev.time = kT0;
+  return ev;
+}
+
+std::unique_ptr<Store> OpenAt(const std::string& path) {
+  StoreOptions options;
+  options.path = path;
+  options.expire_interval_s = 0;
+  Result<std::unique_ptr<Store>> s = Store::Open(options);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+LookupResult Look(const Store& store, std::string_view address) {
+  Result<LookupResult> r = store.Lookup(address, kT0 + 10);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : LookupResult{};
+}
+
+// Runs fn(store) in a child process on its own handle of the store at path.
+void InChildProcess(const std::string& path, const std::function<bool(Store&)>& fn) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    StoreOptions options;
+    options.path = path;
+    options.expire_interval_s = 0;
+    Result<std::unique_ptr<Store>> s = Store::Open(options);
+    if (!s.ok()) _exit(2);
+    const bool ok = fn(**s);
+    s->reset();
+    _exit(ok ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+}
+
+TEST(DomainCache, DomainSuppressionThroughAnotherHandleIsSeen) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenAt(dir.Sub("db"));
+  ASSERT_TRUE(store->Record({Hard("a@dom.example")}).ok());
+  EXPECT_FALSE(Look(*store, "b@dom.example").suppressed);  // the domain is now cached
+
+  std::unique_ptr<Store> other = OpenAt(dir.Sub("db"));
+  ASSERT_TRUE(other->SuppressDomain("dom.example", "notaccept", "admin", kT0 + 1).ok());
+  LookupResult r = Look(*store, "b@dom.example");
+  EXPECT_TRUE(r.suppressed);
+  EXPECT_TRUE(r.domain_level);
+  EXPECT_EQ(r.reason, "notaccept");
+
+  Result<bool> lifted = other->UnblockDomain("dom.example", "admin", kT0 + 2);
+  ASSERT_TRUE(lifted.ok() && *lifted);
+  EXPECT_FALSE(Look(*store, "b@dom.example").suppressed);
+  EXPECT_TRUE(Look(*store, "a@dom.example").suppressed);  // its own record
+}
+
+TEST(DomainCache, ChangesOfAnotherProcessAreSeen) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  std::unique_ptr<Store> store = OpenAt(path);
+  ASSERT_TRUE(store->Record({Hard("a@known.example")}).ok());
+  EXPECT_FALSE(Look(*store, "b@known.example").suppressed);
+  EXPECT_FALSE(Look(*store, "new@fresh.example").known);  // cached: no such domain
+
+  // Like bouncectl while the milter runs: a new domain with a record, and a
+  // domain suppression.
+  InChildProcess(path, [](Store& s) {
+    return s.Record({Hard("new@fresh.example")}).ok() &&
+           s.SuppressDomain("known.example", "notaccept", "admin", kT0 + 1).ok();
+  });
+  EXPECT_TRUE(Look(*store, "new@fresh.example").suppressed);
+  EXPECT_TRUE(Look(*store, "b@known.example").domain_level);
+}
+
+TEST(DomainCache, NewDomainAfterANoSuchDomainAnswerIsSeen) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenAt(dir.Sub("db"));
+  ASSERT_TRUE(store->Record({Hard("a@known.example")}).ok());
+  EXPECT_FALSE(Look(*store, "x@later.example").known);
+  EXPECT_FALSE(Look(*store, "b@known.example").known);
+  ASSERT_TRUE(store->Record({Hard("x@later.example")}).ok());
+  EXPECT_TRUE(Look(*store, "x@later.example").suppressed);
+  EXPECT_FALSE(Look(*store, "b@known.example").suppressed);
+}
+
+TEST(DomainCache, StoreWithoutTheGenerationKeyWorksAndGetsIt) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    std::unique_ptr<Store> store = OpenAt(path);
+    ASSERT_TRUE(store->Record({Hard("a@old.example")}).ok());
+  }
+  auto generation = [&]() -> std::optional<DomainGeneration> {
+    lmdb::Env env;
+    EXPECT_TRUE(env.Open(path, 64 << 20, 16, 126, false).ok());
+    lmdb::Txn txn;
+    EXPECT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi meta;
+    EXPECT_EQ(lmdb::OpenDbi(txn, "meta", false, &meta), 0);
+    std::string_view value;
+    if (txn.Get(meta, kDomainGenKey, &value) != 0) return std::nullopt;
+    Result<DomainGeneration> g = ReadDomainGeneration(txn, meta);
+    EXPECT_TRUE(g.ok());
+    return *g;
+  };
+  {
+    // Make it a store written before the key existed.
+    lmdb::Env env;
+    ASSERT_TRUE(env.Open(path, 64 << 20, 16, 126, false).ok());
+    lmdb::Txn txn;
+    ASSERT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi meta;
+    ASSERT_EQ(lmdb::OpenDbi(txn, "meta", false, &meta), 0);
+    ASSERT_EQ(txn.Del(meta, kDomainGenKey), 0);
+    ASSERT_EQ(txn.Commit(), 0);
+  }
+  ASSERT_FALSE(generation());
+
+  std::unique_ptr<Store> store = OpenAt(path);
+  EXPECT_TRUE(Look(*store, "a@old.example").suppressed);
+  EXPECT_FALSE(Look(*store, "b@old.example").suppressed);
+  std::unique_ptr<Store> other = OpenAt(path);
+  ASSERT_TRUE(other->SuppressDomain("old.example", "notaccept", "admin", kT0 + 1).ok());
+  EXPECT_TRUE(Look(*store, "b@old.example").domain_level);
+  store.reset();
+  other.reset();
+  EXPECT_EQ(generation(), (DomainGeneration{1, 0}));
+}
+
+TEST(DomainCache, AStoreOpenedAfterAnotherDoesNotUseItsEntries) {
+  // Two stores with the same history (same transaction ids and generations)
+  // where the same domain has different ids: only the store instance tells
+  // their caches apart.
+  TempDir dir;
+  {
+    std::unique_ptr<Store> first = OpenAt(dir.Sub("one"));
+    ASSERT_TRUE(first->Record({Hard("a@x.example"), Hard("b@y.example")}).ok());
+    EXPECT_TRUE(Look(*first, "a@x.example").suppressed);  // caches x.example = id 1
+  }
+  std::unique_ptr<Store> second = OpenAt(dir.Sub("two"));
+  ASSERT_TRUE(second->Record({Hard("b@y.example"), Hard("a@x.example")}).ok());
+  EXPECT_TRUE(Look(*second, "a@x.example").suppressed);  // x.example is id 2 here
+}
+
+TEST(DomainCache, ReadGenerationRejectsAMalformedValue) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  OpenAt(path).reset();
+  lmdb::Env env;
+  ASSERT_TRUE(env.Open(path, 64 << 20, 16, 126, false).ok());
+  lmdb::Txn txn;
+  ASSERT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+  MDB_dbi meta;
+  ASSERT_EQ(lmdb::OpenDbi(txn, "meta", false, &meta), 0);
+  EXPECT_EQ(*ReadDomainGeneration(txn, meta), DomainGeneration{});
+  ASSERT_EQ(txn.Put(meta, kDomainGenKey, "short"), 0);
+  EXPECT_EQ(ReadDomainGeneration(txn, meta).status().code(), Status::Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace bm
