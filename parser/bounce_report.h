@@ -46,6 +46,9 @@ struct OriginalMessage {
   std::string subject;
   // Every X-* header of the returned message (campaign ids and the like), in order.
   std::vector<std::pair<std::string, std::string>> x_headers;
+  // "ID@host" of its Received fields ("by HOST ... id ID"), in header order,
+  // at most 16 fields looked at (parser/received.h).
+  std::vector<std::string> received_ids;
 };
 
 struct BounceReport {

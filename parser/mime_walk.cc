@@ -6,6 +6,7 @@
 
 #include "parser/gmime_util.h"
 #include "parser/html_text.h"
+#include "parser/received.h"
 #include "parser/text_util.h"
 
 namespace bm {
@@ -14,10 +15,11 @@ namespace {
 constexpr std::size_t kMaxTopFields = 1024;
 constexpr std::size_t kMaxReturnedFields = 512;
 
-// Trace and authentication fields: long, numerous, and never read here.
+// Trace and authentication fields: long, numerous, and never read here
+// (Received fields of a returned message excepted: DecodedFields).
 bool IsIgnoredField(std::string_view name) {
   static constexpr std::string_view kIgnored[] = {
-      "Received", "DKIM-Signature", "Authentication-Results", "Received-SPF",
+      "DKIM-Signature", "Authentication-Results", "Received-SPF",
       "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
   };
   for (std::string_view ignored : kIgnored) {
@@ -26,11 +28,18 @@ bool IsIgnoredField(std::string_view name) {
   return false;
 }
 
-// The fields with values RFC 2047-decoded to valid UTF-8.
-FieldGroup DecodedFields(const FieldGroup& raw) {
+// The fields with values RFC 2047-decoded to valid UTF-8. Received fields
+// are kept up to `keep_received` (a returned message's name the queue ids
+// the sent-message ledger may be keyed by: parser/received.h).
+FieldGroup DecodedFields(const FieldGroup& raw, std::size_t keep_received) {
   FieldGroup fields;
+  std::size_t received = 0;
   for (const HeaderField& f : raw) {
-    if (IsIgnoredField(f.name)) continue;
+    if (EqualsIgnoreCase(f.name, "Received")) {
+      if (++received > keep_received) continue;
+    } else if (IsIgnoredField(f.name)) {
+      continue;
+    }
     std::string value;
     // Only values with encoded words need GMime's decoder.
     if (f.value.find("=?") != std::string::npos) {
@@ -163,7 +172,7 @@ class Walker {
     const ContentType ct = ParseContentType(FindField(fields, "Content-Type"), default_type);
     const std::string* encoding = FindField(fields, "Content-Transfer-Encoding");
     if (top) {
-      out_->headers = DecodedFields(fields);
+      out_->headers = DecodedFields(fields, 0);
       out_->content_type = ct.type;
       out_->report_type = ct.report_type;
     }
@@ -185,7 +194,8 @@ class Walker {
     } else if (ct.type == "text/rfc822-headers" || ct.type == "message/global-headers") {
       const std::string headers = ToUtf8(
           DecodeTransfer(entity.body, encoding, limits_.max_message_bytes), ct.charset);
-      TakeReturnedHeaders(DecodedFields(ParseHeaderBlock(headers, kMaxReturnedFields)));
+      TakeReturnedHeaders(
+          DecodedFields(ParseHeaderBlock(headers, kMaxReturnedFields), kMaxReceivedFields));
     } else if (ct.type == "text/plain" || ct.type == "text/html" || ct.type == "text/enriched") {
       const std::string* disposition = FindField(fields, "Content-Disposition");
       if (disposition != nullptr && StartsWithIgnoreCase(Trim(*disposition), "attachment") &&
@@ -269,7 +279,7 @@ class Walker {
   void TakeReturnedMessage(std::string_view message) {
     if (out_->has_returned_message) return;  // the first returned message is the original
     const FieldGroup raw_fields = ParseHeaderBlock(SplitEntity(message).header, kMaxReturnedFields);
-    TakeReturnedHeaders(DecodedFields(raw_fields));
+    TakeReturnedHeaders(DecodedFields(raw_fields, kMaxReceivedFields));
     if (ParseContentType(FindField(raw_fields, "Content-Type"), "text/plain").type ==
         "multipart/report") {
       out_->returned_report = std::string(message);

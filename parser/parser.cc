@@ -8,6 +8,7 @@
 #include "parser/feedback_report.h"
 #include "parser/list_notice.h"
 #include "parser/mime_walk.h"
+#include "parser/received.h"
 #include "parser/ses_notification.h"
 #include "parser/smtp_codes.h"
 #include "parser/text_bounce.h"
@@ -65,6 +66,7 @@ OriginalMessage OriginalFromHeaders(const FieldGroup& fields) {
       o.x_headers.emplace_back(f.name, std::string(TruncateUtf8(f.value, kMaxHeaderValueBytes)));
     }
   }
+  o.received_ids = ReceivedQueueIds(fields);
   return o;
 }
 

@@ -1,0 +1,99 @@
+#include "parser/received.h"
+
+#include <gtest/gtest.h>
+
+#include "parser/parser.h"
+
+namespace bm {
+namespace {
+
+using Ids = std::vector<std::string>;
+
+Ids IdsOf(std::string_view headers) { return ReceivedQueueIds(ParseHeaderBlock(headers)); }
+
+TEST(ReceivedQueueIdsTest, ThePostfixSendmailAndEximForms) {
+  EXPECT_EQ(IdsOf("Received: from client.example.net (client.example.net [192.0.2.7])\n"
+                  "\t(Authenticated sender: alice)\n"
+                  "\tby MX.Example.com (Postfix) with ESMTPSA id 4Fabc123\n"
+                  "\tfor <bob@example.org>; Mon, 23 Nov 2026 08:00:00 +0000 (UTC)\n"),
+            Ids{"4Fabc123@mx.example.com"});
+  EXPECT_EQ(IdsOf("Received: from relay (relay [192.0.2.8]) by host.example.com "
+                  "(8.17.1/8.17.1) with ESMTP id 2AN7abcd012345; Mon, 23 Nov 2026\n"),
+            Ids{"2AN7abcd012345@host.example.com"});
+  EXPECT_EQ(IdsOf("Received: from [192.0.2.9] (helo=client)\n"
+                  " by exim.example.com with esmtp (Exim 4.96)\n"
+                  " (envelope-from <a@example.com>)\n"
+                  " id 1abcde-000123-AB\n"
+                  " for b@example.org; Mon, 23 Nov 2026 08:00:00 +0000\n"),
+            Ids{"1abcde-000123-AB@exim.example.com"});
+}
+
+TEST(ReceivedQueueIdsTest, InHeaderOrderWithoutDuplicatesOrOtherFields) {
+  EXPECT_EQ(IdsOf("Received: by mx.example.org (Postfix) id AAA; date\n"
+                  "X-Other: by x id y\n"
+                  "Received: by mx.example.com (Postfix) id BBB; date\n"
+                  "Received: by mx.example.com (Postfix) id BBB; date\n"),
+            (Ids{"AAA@mx.example.org", "BBB@mx.example.com"}));
+}
+
+TEST(ReceivedQueueIdsTest, MissingPartsAndJunkGiveNothing) {
+  EXPECT_EQ(IdsOf("Received: from a by mx.example.com; date\n"), Ids{});        // no id
+  EXPECT_EQ(IdsOf("Received: from a with ESMTP id ABC; date\n"), Ids{});       // no by
+  EXPECT_EQ(IdsOf("Received: by mx.example.com id\n"), Ids{});                 // empty id
+  EXPECT_EQ(IdsOf("Received: by [192.0.2.1] id ABC\n"), Ids{});                // not a name
+  EXPECT_EQ(IdsOf("Received: by mx.example.com id <abc@def>\n"), Ids{});       // not an id
+  EXPECT_EQ(IdsOf("Received: by mx.example.com id AB\"C\n"), Ids{});
+  EXPECT_EQ(IdsOf("Received: by mx.example.com (unclosed id ABC\n"), Ids{});  // bad comment
+  EXPECT_EQ(IdsOf("Received: by mx.example.com) id ABC\n"), Ids{});
+  // Clauses after the date, or inside comments, are not clauses.
+  EXPECT_EQ(IdsOf("Received: by mx.example.com; id ABC\n"), Ids{});
+  EXPECT_EQ(IdsOf("Received: by mx.example.com (id ABC) with smtp\n"), Ids{});
+  EXPECT_EQ(IdsOf("Received: by mx.example.com (a (b (c (d (e (f (g (h (i)))))))))) id X\n"),
+            Ids{});
+}
+
+TEST(ReceivedQueueIdsTest, LengthsAreBounded) {
+  const std::string long_id(65, 'A');
+  EXPECT_EQ(IdsOf("Received: by mx.example.com id " + long_id + "\n"), Ids{});
+  EXPECT_EQ(IdsOf("Received: by mx.example.com id " + long_id.substr(1) + "\n"),
+            Ids{long_id.substr(1) + "@mx.example.com"});
+  const std::string long_host(254, 'h');
+  EXPECT_EQ(IdsOf("Received: by " + long_host + " id ABC\n"), Ids{});
+}
+
+TEST(ReceivedQueueIdsTest, AtMostSixteenFieldsAreLookedAt) {
+  std::string headers;
+  for (std::size_t i = 0; i < kMaxReceivedFields + 4; ++i) {
+    headers += "Received: by mx.example.com id Q" + std::to_string(i) + "\n";
+  }
+  Ids ids = IdsOf(headers);
+  ASSERT_EQ(ids.size(), kMaxReceivedFields);
+  EXPECT_EQ(ids.back(), "Q" + std::to_string(kMaxReceivedFields - 1) + "@mx.example.com");
+}
+
+TEST(ReceivedQueueIdsTest, ParseBounceFillsTheOriginalMessage) {
+  constexpr std::string_view kDsn =
+      "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+      "To: sender@example.com\n"
+      "Subject: Undelivered Mail Returned to Sender\n"
+      "MIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n\n"
+      "--B1\nContent-Type: text/plain\n\nfailed\n\n"
+      "--B1\nContent-Type: message/delivery-status\n\n"
+      "Reporting-MTA: dns; mx.example.org\n\n"
+      "Final-Recipient: rfc822; cat@example.org\nAction: failed\nStatus: 5.1.1\n\n"
+      "--B1\nContent-Type: text/rfc822-headers\n\n"
+      "Received: by mx.example.org (Postfix) id 4Zremote1; Mon, 23 Nov 2026\n"
+      "Received: from c (c [192.0.2.7])\n\tby out.example.com (Postfix) with ESMTPSA id 4Flocal2\n"
+      "\tfor <cat@example.org>; Mon, 23 Nov 2026\n"
+      "From: sender@example.com\nTo: cat@example.org\nSubject: Hello\n\n"
+      "--B1--\n";
+  Result<BounceReport> r = ParseBounce(kDsn);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->original.message_id.empty());
+  EXPECT_EQ(r->original.received_ids,
+            (Ids{"4Zremote1@mx.example.org", "4Flocal2@out.example.com"}));
+}
+
+}  // namespace
+}  // namespace bm
