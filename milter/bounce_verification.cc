@@ -181,20 +181,64 @@ void NoteHeader(MessageContext& m, std::string_view name, std::string_view value
   }
 }
 
+namespace {
+
+// Writes a ledger entry (asynchronously: a failure shows in a later call);
+// an error is logged and the message goes on: the ledger is evidence for
+// later bounces, never a reason to hold mail.
+void RecordLedger(const Config& config, MtaSession& mta, StoreAccess& store,
+                  const std::string& key, const std::vector<std::string>& recipients,
+                  std::int64_t now) {
+  Status s = store.RecordSent(key, recipients, config.sent_ledger_days * kSecondsPerDay, now);
+  if (!s.ok()) {
+    LogDecision(config, LogSeverity::kWarning, "ledger-error",
+                {{"queue", QueueId(mta)}, {"key", key}, {"error", s.ToString()}});
+  }
+}
+
+bool OutboundToLedger(const MessageContext& m) {
+  return m.outbound && !m.IsBounceCandidate() && !m.recipients.empty();
+}
+
+}  // namespace
+
+bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, std::int64_t now) {
+  const Policy& policy = *c.policy;
+  const Config& config = *policy.config;
+  const MessageContext& m = c.message;
+  if (config.sent_ledger != SentLedger::kQueueId || !OutboundToLedger(m)) return false;
+  // smfi_chgfrom is allowed at end of message only.
+  if (policy.verifier->codec() != nullptr && SenderIsSigned(config, m.sender)) return false;
+  const std::string queue = QueueId(mta);
+  const std::string host = Lower(mta.Macro("j").value_or(""));
+  if (queue.empty() || host.empty()) {
+    // Called once per message: the warning is too. End of headers then
+    // records the Message-ID entry instead.
+    LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
+                {{"sender", m.sender},
+                 {"missing", queue.empty() ? "i" : "j"},
+                 {"fix", queue.empty()
+                             ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
+                             : "pass the host name at connect (Postfix: milter_connect_macros "
+                               "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
+                 {"fallback", "message-id"}});
+    return false;
+  }
+  RecordLedger(config, mta, store, queue + "@" + host, m.recipients, now);
+  return true;
+}
+
 bool OutboundEndOfHeaders(ConnectionContext& c, MtaSession& mta, StoreAccess& store,
                           std::int64_t now) {
   const Policy& policy = *c.policy;
   const Config& config = *policy.config;
   const MessageContext& m = c.message;
-  if (!m.outbound || m.null_sender || m.recipients.empty()) return false;
-  if (config.sent_ledger && !m.message_id.empty()) {
-    Status s = store.RecordSent(m.message_id, m.recipients,
-                                config.sent_ledger_days * kSecondsPerDay, now);
-    if (!s.ok()) {
-      LogDecision(config, LogSeverity::kWarning, "ledger-error",
-                  {{"queue", QueueId(mta)}, {"message_id", m.message_id},
-                   {"error", s.ToString()}});
-    }
+  if (!OutboundToLedger(m)) return false;
+  // With SentLedger queue-id, mail reaches this point when it is signed, when
+  // the queue id was missing at DATA, or when its connection was negotiated
+  // without DATA before a reload: the Message-ID entry then stands in.
+  if (config.sent_ledger != SentLedger::kNo && !m.message_id.empty()) {
+    RecordLedger(config, mta, store, m.message_id, m.recipients, now);
   }
   return policy.verifier->codec() != nullptr && SenderIsSigned(config, m.sender);
 }
@@ -249,18 +293,28 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
   const EnvelopeCheck envelope =
       policy.verifier->CheckEnvelope(c.message.recipients, WallTime(now));
   std::optional<std::vector<std::string>> ledger;
-  if (envelope.evidence != Evidence::kVerpTag && !report.original.message_id.empty()) {
-    Result<std::optional<std::vector<std::string>>> sent =
-        store.LookupSent(report.original.message_id, now);
-    if (!sent.ok()) {
-      LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
-                  {{"queue", queue}, {"error", sent.status().ToString()},
-                   {"verdict", "tempfail"}});
-      mta.SetReply({"451", "4.3.0", "bounce not verified, try again later"});
-      out.verdict = Verdict::kTempfail;
-      return out;
+  if (envelope.evidence != Evidence::kVerpTag) {
+    // The Message-ID entry first, then the queue ids of the returned
+    // Received fields (SentLedger queue-id; the parser keeps at most 16).
+    std::vector<std::string> keys;
+    if (!report.original.message_id.empty()) keys.push_back(report.original.message_id);
+    keys.insert(keys.end(), report.original.received_ids.begin(),
+                report.original.received_ids.end());
+    for (const std::string& key : keys) {
+      Result<std::optional<std::vector<std::string>>> sent = store.LookupSent(key, now);
+      if (!sent.ok()) {
+        LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
+                    {{"queue", queue}, {"error", sent.status().ToString()},
+                     {"verdict", "tempfail"}});
+        mta.SetReply({"451", "4.3.0", "bounce not verified, try again later"});
+        out.verdict = Verdict::kTempfail;
+        return out;
+      }
+      if (sent->has_value()) {
+        ledger = std::move(*sent);
+        break;
+      }
     }
-    ledger = std::move(*sent);
   }
   const Verification v = policy.verifier->Verify(envelope, report, ledger);
   out.report = report;

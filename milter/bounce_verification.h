@@ -11,10 +11,15 @@
 //   RCPT of a bounce  AdmitBounceRecipient: a recipient with a valid tag
 //                     passes; otherwise the client's token bucket decides,
 //                     once per message (451, or accept unprocessed, when empty).
+//   DATA, outbound    OutboundAtData: with SentLedger queue-id, the ledger
+//                     entry QUEUEID@HOST -> accepted recipients, and the
+//                     message is accepted there (Postfix then skips the
+//                     header stage), unless it is to be signed.
 //   header            NoteHeader: the Message-ID of outbound mail, the From
 //                     domain of a bounce (its claimed reporting domain).
 //   EOH, outbound     OutboundEndOfHeaders: the ledger entry (Message-ID ->
-//                     accepted recipients); mail to sign goes on to EOM, the
+//                     accepted recipients) unless SentLedger is no; mail to
+//                     sign goes on to EOM, the
 //                     only place smfi_chgfrom is allowed; other mail need not.
 //   EOM, outbound     SignReturnPath: smfi_chgfrom to the signed return path
 //                     (SignSenders).
@@ -85,6 +90,11 @@ Verdict AdmitBounceRecipient(ConnectionContext& c, MtaSession& mta, BounceRateLi
 void NoteAcceptedRecipient(MessageContext& m, const std::string& recipient,
                            std::size_t max_recipients);
 void NoteHeader(MessageContext& m, std::string_view name, std::string_view value);
+// True when the ledger entry of the message was recorded by queue id (macros
+// {i} and {j}) and the message needs nothing more; false when it must go on
+// (not outbound, a bounce, to be signed, SentLedger not queue-id, or a macro
+// missing: then logged, and end of headers records the Message-ID entry).
+bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, std::int64_t now);
 // True when the message must go on to end of message to be signed.
 bool OutboundEndOfHeaders(ConnectionContext& c, MtaSession& mta, StoreAccess& store,
                           std::int64_t now);

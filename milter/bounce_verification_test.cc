@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,8 +31,9 @@ using bm::testing::TempDir;
 constexpr const char* kGone = "gone@remote.test";
 constexpr const char* kOther = "other@remote.test";
 
-std::string Dsn(const std::string& recipient, const std::string& message_id,
-                const std::string& from = "MAILER-DAEMON@mx.remote.test") {
+// A DSN for recipient returning the given header lines of the original.
+std::string DsnReturning(const std::string& recipient, const std::string& returned,
+                         const std::string& from = "MAILER-DAEMON@mx.remote.test") {
   return "From: " + from +
          "\r\n"
          "To: news@example.com\r\n"
@@ -52,10 +54,15 @@ std::string Dsn(const std::string& recipient, const std::string& message_id,
          "Diagnostic-Code: smtp; 550 5.1.1 <" + recipient + ">: user unknown\r\n"
          "--B\r\n"
          "Content-Type: text/rfc822-headers\r\n\r\n"
-         "Message-ID: <" + message_id + ">\r\n"
+         + returned +
          "From: news@example.com\r\n"
          "To: " + recipient + "\r\n"
          "--B--\r\n";
+}
+
+std::string Dsn(const std::string& recipient, const std::string& message_id,
+                const std::string& from = "MAILER-DAEMON@mx.remote.test") {
+  return DsnReturning(recipient, "Message-ID: <" + message_id + ">\r\n", from);
 }
 
 std::string Plain(const std::string& message_id) {
@@ -65,6 +72,7 @@ std::string Plain(const std::string& message_id) {
 
 struct Outcome {
   Verdict rcpt = Verdict::kContinue;  // the first refused RCPT, or continue
+  Verdict data = Verdict::kContinue;
   Verdict eoh = Verdict::kContinue;
   Verdict eom = Verdict::kContinue;
   RecordingSession mta;
@@ -119,6 +127,11 @@ class BounceVerificationTest : public ::testing::Test {
       }
     }
     if (!any) return out;
+    if (data_step_) {
+      for (const auto& [name, value] : data_macros_) out.mta.macros[name] = value;
+      out.data = filter_->OnData(c, out.mta);
+      if (out.data != Verdict::kContinue) return out;
+    }
     std::size_t end = message.find("\r\n\r\n");
     std::string head = message.substr(0, end + 2);
     for (std::size_t pos = 0; pos < head.size();) {
@@ -146,8 +159,19 @@ class BounceVerificationTest : public ::testing::Test {
     return *codec.Sign("news@example.com", {recipient}, bm::testing::TestNow());
   }
 
+  std::optional<std::vector<std::string>> Ledger(const std::string& key) {
+    Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent(key, now_);
+    EXPECT_TRUE(sent.ok()) << sent.status().ToString();
+    return sent.ok() ? *sent : std::nullopt;
+  }
+
   static GMimeLibrary* gmime_;
   TempDir dir_;
+  // The DATA step as libmilter runs it when negotiated (SentLedger
+  // queue-id), with the macros Postfix sends by then.
+  bool data_step_ = false;
+  std::map<std::string, std::string> data_macros_ = {{"i", "4Fq7Xy1Abc"},
+                                                     {"j", "Out.Example.COM"}};
   std::int64_t now_ = std::chrono::duration_cast<std::chrono::seconds>(
                           bm::testing::TestNow().time_since_epoch())
                           .count();
@@ -199,6 +223,87 @@ TEST_F(BounceVerificationTest, LedgerCanBeTurnedOff) {
       store_->LookupSent("m7@elsewhere.test", now_);
   ASSERT_TRUE(sent.ok());
   EXPECT_FALSE(sent->has_value());
+}
+
+TEST_F(BounceVerificationTest, OnlyQueueIdLedgerNegotiatesTheDataStep) {
+  Start();
+  EXPECT_FALSE(filter_->WantsDataStep());
+  // A reload decides for the connections negotiated after it.
+  std::ofstream(dir_.File("milter.conf"), std::ios::app) << "SentLedger queue-id\n";
+  Result<std::shared_ptr<const Policy>> policy = LoadPolicy(dir_.File("milter.conf"));
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  holder_->Replace(*policy);
+  EXPECT_TRUE(filter_->WantsDataStep());
+}
+
+TEST_F(BounceVerificationTest, QueueIdLedgerAcceptsOutboundAtData) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  Outcome out = Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone, kOther},
+                     Plain("q1@elsewhere.test"));
+  EXPECT_EQ(out.data, Verdict::kAccept);
+  EXPECT_EQ(Ledger("4Fq7Xy1Abc@out.example.com"), (std::vector<std::string>{kGone, kOther}));
+  EXPECT_EQ(Ledger("q1@elsewhere.test"), std::nullopt);  // the headers were never seen
+}
+
+TEST_F(BounceVerificationTest, QueueIdLedgerLetsSignedSendersGoOnToEndOfMessage) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  Outcome out = Send(*Connect("127.0.0.1"), "news@example.com", {kGone}, Plain("q2@example.com"));
+  EXPECT_EQ(out.data, Verdict::kContinue);
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_EQ(out.mta.new_sender, "<" + Verp(kGone) + ">");
+  EXPECT_EQ(Ledger("q2@example.com"), std::vector<std::string>{kGone});
+}
+
+TEST_F(BounceVerificationTest, QueueIdLedgerWithoutTheMacrosFallsBackToTheMessageId) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  for (const char* missing : {"i", "j"}) {
+    data_macros_ = {{"i", "4Fq7Xy1Abc"}, {"j", "out.example.com"}};
+    data_macros_.erase(missing);
+    const std::string id = std::string("q3") + missing + "@elsewhere.test";
+    Outcome out = Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain(id));
+    EXPECT_EQ(out.data, Verdict::kContinue) << missing;
+    EXPECT_EQ(out.eoh, Verdict::kAccept) << missing;
+    EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone}) << missing;
+  }
+  EXPECT_EQ(Ledger("4Fq7Xy1Abc@out.example.com"), std::nullopt);
+}
+
+TEST_F(BounceVerificationTest, ConnectionNegotiatedWithoutDataRecordsTheMessageId) {
+  // Negotiated under SentLedger message-id, then a reload to queue-id: the
+  // DATA step never comes, and end of headers records the Message-ID.
+  Start("SentLedger queue-id\n");
+  Outcome out = Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone},
+                     Plain("q4@elsewhere.test"));
+  EXPECT_EQ(out.eoh, Verdict::kAccept);
+  EXPECT_EQ(Ledger("q4@elsewhere.test"), std::vector<std::string>{kGone});
+}
+
+TEST_F(BounceVerificationTest, BounceReturningOurReceivedHeaderVerifiesByQueueId) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("q5@elsewhere.test"));
+  // No Message-ID returned: only the Received headers name the message.
+  const std::string received =
+      "Received: by mx.remote.test (Postfix) id 4ZremoteQ1; Mon, 23 Nov 2026\r\n"
+      "Received: from client (client [192.0.2.7])\r\n"
+      "\tby out.example.com (Postfix) with ESMTPSA id 4Fq7Xy1Abc\r\n"
+      "\tfor <gone@remote.test>; Mon, 23 Nov 2026 08:00:00 +0000 (UTC)\r\n";
+  auto c = Connect("192.0.2.1");
+  // A bounce is never accepted at DATA: it goes on to be parsed.
+  Outcome other = Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kOther, received));
+  EXPECT_EQ(other.data, Verdict::kContinue);
+  EXPECT_EQ(other.eom, Verdict::kAccept);
+  EXPECT_FALSE(Suppressed(kOther));  // not a recipient of that message
+  // Another host's queue id with ours: not ours.
+  Send(*c, "", {"alice@elsewhere.test"},
+       DsnReturning(kGone, "Received: by mx.other.test (Postfix) id 4Fq7Xy1Abc; date\r\n"));
+  EXPECT_FALSE(Suppressed(kGone));
+  Outcome out = Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, received));
+  EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_TRUE(Suppressed(kGone));
 }
 
 TEST_F(BounceVerificationTest, BounceToVerpAddressIsVerifiedAndRecorded) {

@@ -91,10 +91,11 @@ sfsistat WithContext(SMFICTX* ctx, const char* stage, Handler&& handler) noexcep
 constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_CHGFROM;
 
 // Protocol steps the filter does without: fewer round trips per message.
-// HELO, DATA and unknown commands are not needed; headers need no reply (the
+// HELO and unknown commands are not needed; headers need no reply (the
 // decision is taken at end of headers or of message), and neither does the
 // connect step: a connection refused there is refused at MAIL FROM instead.
-constexpr unsigned long kStepsNotNeeded = SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+// DATA is needed only with SentLedger queue-id (Filter::WantsDataStep).
+constexpr unsigned long kStepsNotNeeded = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
 constexpr unsigned long kNoReplySteps = SMFIP_NR_HDR | SMFIP_NR_CONN;
 
 sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long,
@@ -109,7 +110,12 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, u
                    "return paths will not be signed");
     }
     *want_actions = actions & kActions;
-    *want_steps = steps & (kStepsNotNeeded | kNoReplySteps);
+    // libmilter negotiates once per connection: the policy in force now
+    // decides for the whole connection, even if a reload changes it later
+    // (a connection without DATA then records by Message-ID at end of
+    // headers; one with DATA under a policy without queue-id continues there).
+    const unsigned long without_data = g_filter->WantsDataStep() ? 0 : SMFIP_NODATA;
+    *want_steps = steps & (kStepsNotNeeded | without_data | kNoReplySteps);
     *want_2 = 0;
     *want_3 = 0;
     // Remembered for the connection until OnConnect builds the real context.
@@ -153,6 +159,12 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
 sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   return WithContext(ctx, "envrcpt", [&](ConnectionContext& c, MtaSession& mta) {
     return g_filter->OnEnvRcpt(c, mta, argv != nullptr && argv[0] != nullptr ? argv[0] : "");
+  });
+}
+
+sfsistat OnData(SMFICTX* ctx) {
+  return WithContext(ctx, "data", [&](ConnectionContext& c, MtaSession& mta) {
+    return g_filter->OnData(c, mta);
   });
 }
 
@@ -217,6 +229,7 @@ Status RegisterMilterCallbacks(Filter& filter) {
   desc.xxfi_abort = &OnAbort;
   desc.xxfi_close = &OnClose;
   desc.xxfi_negotiate = &OnNegotiate;
+  desc.xxfi_data = &OnData;
   if (smfi_register(desc) != MI_SUCCESS) return Status::Internal("smfi_register failed");
   return Status::Ok();
 }

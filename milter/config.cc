@@ -156,6 +156,20 @@ Status SetTemporaryClass(Config& c, std::string_view v) {
   return Status::Ok();
 }
 
+Status SetSentLedger(Config& c, std::string_view v) {
+  if (EqualsIgnoreCase(v, "message-id")) {
+    c.sent_ledger = SentLedger::kMessageId;
+  } else if (EqualsIgnoreCase(v, "queue-id")) {
+    c.sent_ledger = SentLedger::kQueueId;
+  } else if (EqualsIgnoreCase(v, "no")) {
+    c.sent_ledger = SentLedger::kNo;
+  } else {
+    return Status::InvalidArgument("expected message-id, queue-id or no, got '" +
+                                   std::string(v) + "'");
+  }
+  return Status::Ok();
+}
+
 // A keyword with two values: the field is true for `yes_word`.
 template <auto Field>
 Status SetChoice(Config& c, std::string_view v, std::string_view yes_word,
@@ -433,10 +447,20 @@ const ConfigKey kKeys[] = {
      "A tag verifies for this many days after the day it was made; older tags are expired "
      "(the bounce is then unverified unless the ledger knows the message).",
      &SetInt<&Config::return_path_max_age, 1, 511>},
-    {"SentLedger", "yes|no", "yes", "",
-     "Record the Message-ID and the accepted recipients of outbound mail, so that a bounce "
-     "that returns that Message-ID verifies even without a signed return path.",
-     &SetBool<&Config::sent_ledger>},
+    {"SentLedger", "message-id|queue-id|no", "message-id", "",
+     "Record the accepted recipients of outbound mail in the sent-message ledger, so that a "
+     "bounce returning the message verifies even without a signed return path. message-id: "
+     "keyed by the Message-ID header, so outbound mail is kept until end of headers; a "
+     "random Message-ID is hard to guess. queue-id: keyed by QUEUEID@HOST, the MTA's queue "
+     "id (macro {i} at DATA; Postfix sends it by default, milter_data_macros = i) and host "
+     "name (macro {j} at connect, Postfix milter_connect_macros); the DATA step is then "
+     "negotiated and outbound mail that is not to be signed is accepted there, which saves "
+     "the MTA its header stage (much of the milter's cost); a bounce verifies through the "
+     "Received header of ours it returns. A queue id is far easier to guess than a random "
+     "Message-ID (docs/security.md). Without {i} or {j} a message is logged "
+     "(ledger-queue-id-unavailable) and recorded by Message-ID. A reload changes the protocol "
+     "only for connections opened after it. no: no ledger.",
+     &SetSentLedger},
     {"SentLedgerTTL", "days", "14", "1 to 365",
      "How long a ledger entry is kept.", &SetInt<&Config::sent_ledger_days, 1, 365>},
     {"UnverifiedBounces", "log-only|record", "log-only", "",

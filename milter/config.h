@@ -41,6 +41,13 @@ std::string_view InboundActionName(InboundAction a);
 
 // Field defaults live in the key table, not here: a Config obtained from
 // DefaultConfig() or LoadConfig*() has every field set from it.
+// The key of the sent-message ledger (SentLedger; docs/security.md).
+enum class SentLedger {
+  kNo,
+  kMessageId,  // Message-ID -> recipients, recorded at end of headers
+  kQueueId,    // QUEUEID@HOST -> recipients, recorded at DATA (mail accepted there)
+};
+
 struct Config {
   std::string socket;
   std::string user_id;       // "user" or "user:group"; empty = keep the current user
@@ -98,7 +105,7 @@ struct Config {
   std::string return_path_prefix;
   std::string return_path_domain;         // empty = the sender's domain
   int return_path_max_age = 0;            // days
-  bool sent_ledger = true;
+  SentLedger sent_ledger = SentLedger::kMessageId;
   int sent_ledger_days = 0;
   bool record_unverified = false;         // UnverifiedBounces record
   bool reject_forged = false;             // ForgedBounces reject

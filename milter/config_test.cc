@@ -107,6 +107,16 @@ TEST(ConfigTest, StorePolicyKeysAreValidated) {
             std::string::npos);
 }
 
+TEST(ConfigTest, SentLedgerTakesItsKeyOrNo) {
+  EXPECT_EQ(DefaultConfig().sent_ledger, SentLedger::kMessageId);
+  EXPECT_EQ(LoadTestConfig("SentLedger queue-id\n").sent_ledger, SentLedger::kQueueId);
+  EXPECT_EQ(LoadTestConfig("SentLedger Message-ID\n").sent_ledger, SentLedger::kMessageId);
+  EXPECT_EQ(LoadTestConfig("SentLedger no\n").sent_ledger, SentLedger::kNo);
+  // The old boolean form is refused, naming what is valid now.
+  EXPECT_EQ(Error("SentLedger yes\n"),
+            "test.conf:1: SentLedger: expected message-id, queue-id or no, got 'yes'");
+}
+
 TEST(ConfigTest, AReasonInBothListsNamesTheLaterLine) {
   EXPECT_EQ(Error("NoChangeReasons vacation, blocked\nMode enforce\n"),
             "test.conf:1: reason 'blocked' is in both SenderBlamedReasons and NoChangeReasons");

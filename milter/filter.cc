@@ -194,6 +194,14 @@ Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
   return v;
 }
 
+Verdict Filter::OnData(ConnectionContext& c, MtaSession& mta) {
+  // Recipients to remove need end of message.
+  if (!c.message.recipients_to_remove.empty()) return Verdict::kContinue;
+  if (!OutboundAtData(c, mta, store_, clock_())) return Verdict::kContinue;
+  CountOutbound(c);
+  return Verdict::kAccept;
+}
+
 void Filter::Append(ConnectionContext& c, std::string_view bytes) {
   MessageContext& m = c.message;
   if (m.too_large) return;
@@ -378,6 +386,10 @@ void Filter::CountOutbound(ConnectionContext& c) {
 }
 
 void Filter::OnAbort(ConnectionContext& c) { c.message = MessageContext(); }
+
+bool Filter::WantsDataStep() const {
+  return policy_.Current()->config->sent_ledger == SentLedger::kQueueId;
+}
 
 Verdict Filter::InternalErrorVerdict(const ConnectionContext* c) const {
   std::shared_ptr<const Policy> policy =

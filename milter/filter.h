@@ -7,6 +7,10 @@
 // Recipients of such a message are never refused (Postfix cannot take a
 // refused recipient of its own DSN).
 //
+// With SentLedger queue-id, outbound mail that is not to be signed is
+// recorded in the ledger and accepted at DATA, so Postfix need not pass its
+// headers to the milter at all.
+//
 // Outbound: for mail from SMTP-authenticated senders, OutboundClients or
 // OutboundDaemons, each recipient is looked up; a suppressed one is refused
 // with the SuppressedReply (Mode enforce) or only logged (Mode monitor).
@@ -93,11 +97,18 @@ class Filter {
   std::unique_ptr<ConnectionContext> OnConnect(std::string_view hostname, const sockaddr* addr);
   Verdict OnEnvFrom(ConnectionContext& c, MtaSession& mta, std::string_view sender);
   Verdict OnEnvRcpt(ConnectionContext& c, MtaSession& mta, std::string_view recipient);
+  // Called only on connections that negotiated the DATA step (WantsDataStep).
+  Verdict OnData(ConnectionContext& c, MtaSession& mta);
   Verdict OnHeader(ConnectionContext& c, std::string_view name, std::string_view value);
   Verdict OnEndOfHeaders(ConnectionContext& c, MtaSession& mta);
   Verdict OnBody(ConnectionContext& c, MtaSession& mta, std::string_view chunk);
   Verdict OnEndOfMessage(ConnectionContext& c, MtaSession& mta);
   void OnAbort(ConnectionContext& c);
+
+  // Whether a connection negotiated now should include the DATA step: only
+  // SentLedger queue-id uses it, and the default configuration keeps the
+  // protocol without it (one round trip less per message).
+  bool WantsDataStep() const;
 
   // The verdict for an internal error (On-InternalError of the connection's
   // snapshot, or of the current policy when there is no connection yet).

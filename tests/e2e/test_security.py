@@ -3,7 +3,8 @@
 Outbound mail from news@mta.test gets a signed envelope sender; Postfix's own
 DSN for it comes back to that address and is verified; forged DSNs (no tag,
 a wrong tag) change nothing; a bounce matched only by the Message-ID of mail
-we sent is verified through the sent-message ledger; a flood of 10,000
+we sent, or (SentLedger queue-id) only by the queue id in our Received
+header, is verified through the sent-message ledger; a flood of 10,000
 forged DSNs from one client is rate-limited while the real bounces sent in
 between are all recorded. Tests run in name order and share one set-up.
 """
@@ -192,6 +193,44 @@ class Security(MailFlowSuite):
         self.assertEqual(self.send("", [UNSIGNED_SENDER], report), {})
         wait_for(lambda: ("recipient=" + other) in self.milter.log(), what="the bounce logged")
         self.assertIsNone(store_record(self.milter.store, other))
+
+    def test_4b_bounce_matched_only_by_our_queue_id_is_verified(self):
+        """SentLedger queue-id: the message is accepted at DATA, its ledger
+        entry keyed by Postfix's queue id; a bounce that returns only our
+        Received header (no Message-ID) finds it."""
+        self.milter.settings["SentLedger"] = "queue-id"
+        self.milter.write_conf()
+        self.milter.reload()
+        try:
+            rcpt = "queue-ledger@remote.test"
+            self.assertEqual(self.send(UNSIGNED_SENDER, [rcpt]), {})
+            delivered = wait_for(lambda: self.mx.messages_for(rcpt), what="delivery to " + rcpt)
+            raw = delivered[0][2].decode("utf-8", "replace").replace("\r\n", "\n")
+            header = raw.split("\n\n", 1)[0]
+            # Postfix's own Received fields, folding kept, with the real queue id.
+            received = re.findall(r"^Received:.*(?:\n[ \t].*)*", header, re.M)
+            self.assertTrue(any("(Postfix)" in r and " id " in r for r in received), header)
+            returned = "".join(r.replace("\n", "\r\n") + "\r\n" for r in received)
+            before = self.milter.log().count("evidence=ledger")
+            report = dsn("mx.remote.test", rcpt, "5.1.1", "550 5.1.1 user unknown",
+                         original_id="gone")
+            self.assertEqual(self.send("", [UNSIGNED_SENDER],
+                                       report.replace("Message-ID: <gone>\r\n", returned)), {})
+            self.wait_suppressed(rcpt)
+            self.assertGreater(self.milter.log().count("evidence=ledger"), before,
+                               self.diagnostics())
+            # The same returned headers naming a recipient the message did not have.
+            other = "not-queued-for@remote.test"
+            report = dsn("mx.remote.test", other, "5.1.1", "550 5.1.1 user unknown",
+                         original_id="gone")
+            self.assertEqual(self.send("", [UNSIGNED_SENDER],
+                                       report.replace("Message-ID: <gone>\r\n", returned)), {})
+            wait_for(lambda: ("recipient=" + other) in self.milter.log(), what="the bounce logged")
+            self.assertIsNone(store_record(self.milter.store, other))
+        finally:
+            del self.milter.settings["SentLedger"]
+            self.milter.write_conf()
+            self.milter.reload()
 
     def test_5_forged_flood_is_rate_limited_and_real_bounces_get_through(self):
         legit = []
