@@ -191,6 +191,28 @@ TEST_F(FilterTest, NonSmtpMailHasSuppressedRecipientsRemoved) {
   EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "gone@remote.test"), Verdict::kReject);
 }
 
+// With SentLedger queue-id, outbound mail is accepted at DATA, except when
+// recipients must still be removed at end of message.
+TEST_F(FilterTest, QueueIdLedgerAcceptsAtDataUnlessRecipientsAreToBeRemoved) {
+  Suppress("gone@remote.test");
+  Configure("SentLedger queue-id\n");
+  auto c = Connect("127.0.0.1");
+  mta_.macros = {{"v", "Postfix 3.7.11"}, {"i", "4Q1A2B3C"}, {"j", "mta.test"}};
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "news@mta.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "gone@remote.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "fine@remote.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnData(*c, mta_), Verdict::kContinue);
+  EXPECT_EQ(SendMessage(*c, "Subject: news\r\n\r\nbody\r\n"), Verdict::kAccept);
+  EXPECT_EQ(mta_.deleted, std::vector<std::string>{"gone@remote.test"});
+  ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "news@mta.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "fine@remote.test"), Verdict::kContinue);
+  EXPECT_EQ(filter_->OnData(*c, mta_), Verdict::kAccept);
+  Result<std::optional<std::vector<std::string>>> sent =
+      store_->LookupSent("4Q1A2B3C@mta.test", kNow);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, std::vector<std::string>{"fine@remote.test"});
+}
+
 TEST_F(FilterTest, MonitorModeRefusesNothing) {
   Suppress("gone@remote.test");
   Configure("Mode monitor\n");

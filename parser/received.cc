@@ -19,7 +19,8 @@ bool IsAlnum(char ch) {
 
 bool IsHost(std::string_view s) {
   return !s.empty() && s.size() <= kMaxHostBytes && s.front() != '.' && s.front() != '-' &&
-         std::all_of(s.begin(), s.end(), [](char ch) { return IsAlnum(ch) || ch == '.' || ch == '-'; });
+         std::all_of(s.begin(), s.end(),
+                     [](char ch) { return IsAlnum(ch) || ch == '.' || ch == '-'; });
 }
 
 bool IsId(std::string_view s) {
