@@ -1,7 +1,6 @@
 #include "store/domain_cache.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <functional>
 
@@ -87,7 +86,7 @@ const CachedDomain* DomainCache::Table::Find(std::string_view name, std::uint64_
 
 void DomainCache::Table::Insert(std::string_view name, std::uint64_t hash, CachedDomain d) {
   if (size_ == max_entries_ || name.empty() || name.size() > 255) return;
-  if (slots_.empty()) slots_.resize(std::bit_ceil(2 * max_entries_));
+  if (2 * (size_ + 1) > slots_.size()) Grow();
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;
   while (slots_[i].name_size != 0) i = (i + 1) & mask;
@@ -105,10 +104,21 @@ void DomainCache::Table::Insert(std::string_view name, std::uint64_t hash, Cache
   ++size_;
 }
 
+void DomainCache::Table::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max(kInitialSlots, 2 * old.size()), Slot{});
+  const std::size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.name_size == 0) continue;
+    std::size_t i = Hash(NameOf(slot)) & mask;
+    while (slots_[i].name_size != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+}
+
 void DomainCache::Table::Clear() {
-  if (size_ == 0) return;
-  std::fill(slots_.begin(), slots_.end(), Slot{});
-  names_.clear();
+  slots_ = {};
+  names_ = {};
   size_ = 0;
 }
 

@@ -51,9 +51,9 @@ class DomainCache {
  public:
   // Entries kept per thread at most; beyond, new domains are not cached
   // (they are looked up as before) until an invalidation empties the cache.
-  // 64 bytes of table per entry (half empty), plus the name when longer
-  // than 22 bytes: at most ~5 MB per thread that looks up (allocated on
-  // first use).
+  // 64-128 bytes of table per entry (half to three quarters empty), plus
+  // the name when longer than 22 bytes: at most ~5 MB per thread that looks
+  // up, allocated as entries come.
   static constexpr std::size_t kMaxKnown = 65536;
   static constexpr std::size_t kMaxAbsent = 8192;
 
@@ -83,7 +83,7 @@ class DomainCache {
     const CachedDomain* Find(std::string_view name, std::uint64_t hash) const;
     // No-op when full. REQUIRES: name not in the table.
     void Insert(std::string_view name, std::uint64_t hash, CachedDomain d);
-    void Clear();
+    void Clear();  // and frees the memory
 
    private:
     static constexpr std::size_t kInline = 22;
@@ -97,7 +97,12 @@ class DomainCache {
 
     std::size_t max_entries_;
     std::size_t size_ = 0;
-    std::vector<Slot> slots_;  // 2 * max_entries_ (a power of two), allocated on first insert
+    // Grows by doubling, keeping at least half of the slots empty, so that a
+    // short-lived thread (libmilter runs one per connection) allocates a few
+    // KB, not the full table.
+    static constexpr std::size_t kInitialSlots = 64;
+    void Grow();
+    std::vector<Slot> slots_;  // a power of two, or empty
     std::string names_;        // names longer than kInline
   };
 

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -168,6 +169,26 @@ TEST(DomainCache, AStoreOpenedAfterAnotherDoesNotUseItsEntries) {
   std::unique_ptr<Store> second = OpenAt(dir.Sub("two"));
   ASSERT_TRUE(second->Record({Hard("b@y.example"), Hard("a@x.example")}).ok());
   EXPECT_TRUE(Look(*second, "a@x.example").suppressed);  // x.example is id 2 here
+}
+
+TEST(DomainCache, ManyDomainsShortAndLongNamesAreAnsweredRight) {
+  // Enough domains for the table to grow several times; every other name is
+  // longer than the 22 bytes a slot holds.
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenAt(dir.Sub("db"));
+  auto domain = [](int i) {
+    return "d" + std::to_string(i) + (i % 2 ? ".a-rather-long-domain-name.example" : ".ex");
+  };
+  std::vector<BounceEvent> evs;
+  for (int i = 0; i < 300; ++i) evs.push_back(Hard("in" + std::to_string(i) + "@" + domain(i)));
+  ASSERT_TRUE(store->Record(std::move(evs)).ok());
+  for (int round = 0; round < 2; ++round) {  // the first fills the cache, the second reads it
+    for (int i = 0; i < 300; ++i) {
+      EXPECT_TRUE(Look(*store, "in" + std::to_string(i) + "@" + domain(i)).suppressed) << i;
+      EXPECT_FALSE(Look(*store, "in" + std::to_string(i + 1) + "@" + domain(i)).known) << i;
+      EXPECT_FALSE(Look(*store, "in" + std::to_string(i) + "@x" + domain(i)).known) << i;
+    }
+  }
 }
 
 TEST(DomainCache, ReadGenerationRejectsAMalformedValue) {
