@@ -219,6 +219,13 @@ class Security(MailFlowSuite):
             self.wait_suppressed(rcpt)
             self.assertGreater(self.milter.log().count("evidence=ledger"), before,
                                self.diagnostics())
+            # Accepting at DATA accepts that message only: the next message of the
+            # same SMTP session is checked again, and the suppressed address refused.
+            with self.postfix.smtp() as smtp:
+                smtp.sendmail(UNSIGNED_SENDER, ["still-fine@remote.test"],
+                              plain_message(UNSIGNED_SENDER, ["still-fine@remote.test"]))
+                with self.assertRaises(smtplib.SMTPRecipientsRefused):
+                    smtp.sendmail(UNSIGNED_SENDER, [rcpt], plain_message(UNSIGNED_SENDER, [rcpt]))
             # The same returned headers naming a recipient the message did not have.
             other = "not-queued-for@remote.test"
             report = dsn("mx.remote.test", other, "5.1.1", "550 5.1.1 user unknown",
