@@ -196,6 +196,18 @@ void RecordLedger(const Config& config, MtaSession& mta, StoreAccess& store,
   }
 }
 
+// Ledger key of a queue id: QUEUEID@HOST behind a prefix that begins with a
+// space, which no Message-ID key can (BareMessageId trims), so an outbound
+// Message-ID can never name, nor overwrite, a queue-id entry.
+std::string QueueIdLedgerKey(std::string_view queue_id_at_host) {
+  return " queue-id:" + std::string(queue_id_at_host);
+}
+
+// Bottom-most Received fields of a returned message whose queue ids are tried
+// against the ledger: ours is one of the first hops of the original message.
+// Few, so that one forged report cannot try many guesses.
+constexpr std::size_t kReceivedIdsTried = 2;
+
 bool OutboundToLedger(const MessageContext& m) {
   return m.outbound && !m.IsBounceCandidate() && !m.recipients.empty();
 }
@@ -224,7 +236,7 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
                  {"fallback", "message-id"}});
     return false;
   }
-  RecordLedger(config, mta, store, queue + "@" + host, m.recipients, now);
+  RecordLedger(config, mta, store, QueueIdLedgerKey(queue + "@" + host), m.recipients, now);
   return true;
 }
 
@@ -294,27 +306,27 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
       policy.verifier->CheckEnvelope(c.message.recipients, WallTime(now));
   std::optional<std::vector<std::string>> ledger;
   if (envelope.evidence != Evidence::kVerpTag) {
-    // The Message-ID entry first, then the queue ids of the returned
-    // Received fields (SentLedger queue-id; the parser keeps at most 16).
+    // The Message-ID entry first; with SentLedger queue-id, then the queue
+    // ids of the bottom-most returned Received fields.
     std::vector<std::string> keys;
     if (!report.original.message_id.empty()) keys.push_back(report.original.message_id);
-    keys.insert(keys.end(), report.original.received_ids.begin(),
-                report.original.received_ids.end());
-    for (const std::string& key : keys) {
-      Result<std::optional<std::vector<std::string>>> sent = store.LookupSent(key, now);
-      if (!sent.ok()) {
-        LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
-                    {{"queue", queue}, {"error", sent.status().ToString()},
-                     {"verdict", "tempfail"}});
-        mta.SetReply({"451", "4.3.0", "bounce not verified, try again later"});
-        out.verdict = Verdict::kTempfail;
-        return out;
-      }
-      if (sent->has_value()) {
-        ledger = std::move(*sent);
-        break;
+    if (config.sent_ledger == SentLedger::kQueueId) {
+      const std::vector<std::string>& ids = report.original.received_ids;
+      for (std::size_t i = ids.size() > kReceivedIdsTried ? ids.size() - kReceivedIdsTried : 0;
+           i < ids.size(); ++i) {
+        keys.push_back(QueueIdLedgerKey(ids[i]));
       }
     }
+    Result<std::optional<std::vector<std::string>>> sent = store.LookupSent(keys, now);
+    if (!sent.ok()) {
+      LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
+                  {{"queue", queue}, {"error", sent.status().ToString()},
+                   {"verdict", "tempfail"}});
+      mta.SetReply({"451", "4.3.0", "bounce not verified, try again later"});
+      out.verdict = Verdict::kTempfail;
+      return out;
+    }
+    ledger = std::move(*sent);
   }
   const Verification v = policy.verifier->Verify(envelope, report, ledger);
   out.report = report;

@@ -160,7 +160,7 @@ class BounceVerificationTest : public ::testing::Test {
   }
 
   std::optional<std::vector<std::string>> Ledger(const std::string& key) {
-    Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent(key, now_);
+    Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent({key}, now_);
     EXPECT_TRUE(sent.ok()) << sent.status().ToString();
     return sent.ok() ? *sent : std::nullopt;
   }
@@ -189,7 +189,7 @@ TEST_F(BounceVerificationTest, OutboundSingleRecipientGetsVerpReturnPathAndLedge
   EXPECT_EQ(out.eoh, Verdict::kContinue);
   EXPECT_EQ(out.eom, Verdict::kAccept);
   EXPECT_EQ(out.mta.new_sender, "<" + Verp(kGone) + ">");
-  Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent("m1@example.com", now_);
+  Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent({"m1@example.com"}, now_);
   ASSERT_TRUE(sent.ok()) << sent.status().ToString();
   ASSERT_TRUE(sent->has_value());
   EXPECT_EQ(**sent, std::vector<std::string>{kGone});
@@ -211,7 +211,7 @@ TEST_F(BounceVerificationTest, OtherSendersAreNotSignedAndSkipTheBody) {
   EXPECT_TRUE(out.mta.new_sender.empty());
   // Still in the ledger, recorded at end of headers.
   Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent("m3@elsewhere.test", now_);
+      store_->LookupSent({"m3@elsewhere.test"}, now_);
   ASSERT_TRUE(sent.ok());
   EXPECT_TRUE(sent->has_value());
 }
@@ -220,7 +220,7 @@ TEST_F(BounceVerificationTest, LedgerCanBeTurnedOff) {
   Start("SentLedger no\n");
   Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("m7@elsewhere.test"));
   Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent("m7@elsewhere.test", now_);
+      store_->LookupSent({"m7@elsewhere.test"}, now_);
   ASSERT_TRUE(sent.ok());
   EXPECT_FALSE(sent->has_value());
 }
@@ -242,7 +242,7 @@ TEST_F(BounceVerificationTest, QueueIdLedgerAcceptsOutboundAtData) {
   Outcome out = Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone, kOther},
                      Plain("q1@elsewhere.test"));
   EXPECT_EQ(out.data, Verdict::kAccept);
-  EXPECT_EQ(Ledger("4Fq7Xy1Abc@out.example.com"), (std::vector<std::string>{kGone, kOther}));
+  EXPECT_EQ(Ledger(" queue-id:4Fq7Xy1Abc@out.example.com"), (std::vector<std::string>{kGone, kOther}));
   EXPECT_EQ(Ledger("q1@elsewhere.test"), std::nullopt);  // the headers were never seen
 }
 
@@ -268,7 +268,7 @@ TEST_F(BounceVerificationTest, QueueIdLedgerWithoutTheMacrosFallsBackToTheMessag
     EXPECT_EQ(out.eoh, Verdict::kAccept) << missing;
     EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone}) << missing;
   }
-  EXPECT_EQ(Ledger("4Fq7Xy1Abc@out.example.com"), std::nullopt);
+  EXPECT_EQ(Ledger(" queue-id:4Fq7Xy1Abc@out.example.com"), std::nullopt);
 }
 
 TEST_F(BounceVerificationTest, ConnectionNegotiatedWithoutDataRecordsTheMessageId) {
@@ -303,6 +303,34 @@ TEST_F(BounceVerificationTest, BounceReturningOurReceivedHeaderVerifiesByQueueId
   EXPECT_FALSE(Suppressed(kGone));
   Outcome out = Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, received));
   EXPECT_EQ(out.eom, Verdict::kAccept);
+  EXPECT_TRUE(Suppressed(kGone));
+}
+
+// Our Received field, and two hops of the sender's own below it.
+constexpr char kOurReceived[] =
+    "Received: from client (client [192.0.2.7])\r\n"
+    "\tby out.example.com (Postfix) with ESMTPSA id 4Fq7Xy1Abc; Mon, 23 Nov 2026\r\n";
+constexpr char kTwoHopsBelow[] =
+    "Received: from a by crm1.example.com id AAA1; Mon, 23 Nov 2026\r\n"
+    "Received: from b by crm2.example.com id AAA2; Mon, 23 Nov 2026\r\n";
+
+TEST_F(BounceVerificationTest, ReceivedQueueIdsAreNotTriedWithMessageIdLedger) {
+  Start("SentLedger message-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  Send(*Connect("192.0.2.1"), "", {"alice@elsewhere.test"}, DsnReturning(kGone, kOurReceived));
+  EXPECT_FALSE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, OnlyTheBottomMostReceivedQueueIdsAreTried) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  auto c = Connect("192.0.2.1");
+  Send(*c, "", {"alice@elsewhere.test"},
+       DsnReturning(kGone, std::string(kOurReceived) + kTwoHopsBelow));
+  EXPECT_FALSE(Suppressed(kGone));
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, kOurReceived));
   EXPECT_TRUE(Suppressed(kGone));
 }
 

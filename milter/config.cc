@@ -157,14 +157,15 @@ Status SetTemporaryClass(Config& c, std::string_view v) {
 }
 
 Status SetSentLedger(Config& c, std::string_view v) {
-  if (EqualsIgnoreCase(v, "message-id")) {
+  // "yes" is the boolean form of earlier versions, which had only this key.
+  if (EqualsIgnoreCase(v, "message-id") || EqualsIgnoreCase(v, "yes")) {
     c.sent_ledger = SentLedger::kMessageId;
   } else if (EqualsIgnoreCase(v, "queue-id")) {
     c.sent_ledger = SentLedger::kQueueId;
   } else if (EqualsIgnoreCase(v, "no")) {
     c.sent_ledger = SentLedger::kNo;
   } else {
-    return Status::InvalidArgument("expected message-id, queue-id or no, got '" +
+    return Status::InvalidArgument("expected message-id, queue-id or no (yes: message-id), got '" +
                                    std::string(v) + "'");
   }
   return Status::Ok();
@@ -456,10 +457,12 @@ const ConfigKey kKeys[] = {
      "name (macro {j} at connect, Postfix milter_connect_macros); the DATA step is then "
      "negotiated and outbound mail that is not to be signed is accepted there, which saves "
      "the MTA its header stage (much of the milter's cost); a bounce verifies through the "
-     "Received header of ours it returns. A queue id is far easier to guess than a random "
-     "Message-ID (docs/security.md). Without {i} or {j} a message is logged "
-     "(ledger-queue-id-unavailable) and recorded by Message-ID. A reload changes the protocol "
-     "only for connections opened after it. no: no ledger.",
+     "bottom-most Received headers it returns (two at most, with SentLedger queue-id only). A "
+     "queue id is far easier to guess than a random Message-ID (docs/security.md). Without "
+     "{i} or {j} a message is logged (ledger-queue-id-unavailable) and recorded by "
+     "Message-ID. A reload changes the protocol "
+     "only for connections opened after it. no: no ledger. yes, the value of earlier "
+     "versions, means message-id.",
      &SetSentLedger},
     {"SentLedgerTTL", "days", "14", "1 to 365",
      "How long a ledger entry is kept.", &SetInt<&Config::sent_ledger_days, 1, 365>},

@@ -112,9 +112,11 @@ TEST(ConfigTest, SentLedgerTakesItsKeyOrNo) {
   EXPECT_EQ(LoadTestConfig("SentLedger queue-id\n").sent_ledger, SentLedger::kQueueId);
   EXPECT_EQ(LoadTestConfig("SentLedger Message-ID\n").sent_ledger, SentLedger::kMessageId);
   EXPECT_EQ(LoadTestConfig("SentLedger no\n").sent_ledger, SentLedger::kNo);
-  // The old boolean form is refused, naming what is valid now.
-  EXPECT_EQ(Error("SentLedger yes\n"),
-            "test.conf:1: SentLedger: expected message-id, queue-id or no, got 'yes'");
+  // The boolean form of earlier versions keeps its meaning.
+  EXPECT_EQ(LoadTestConfig("SentLedger yes\n").sent_ledger, SentLedger::kMessageId);
+  EXPECT_EQ(Error("SentLedger maybe\n"),
+            "test.conf:1: SentLedger: expected message-id, queue-id or no (yes: message-id), "
+            "got 'maybe'");
 }
 
 TEST(ConfigTest, AReasonInBothListsNamesTheLaterLine) {

@@ -208,7 +208,7 @@ TEST_F(FilterTest, QueueIdLedgerAcceptsAtDataUnlessRecipientsAreToBeRemoved) {
   EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "fine@remote.test"), Verdict::kContinue);
   EXPECT_EQ(filter_->OnData(*c, mta_), Verdict::kAccept);
   Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent("4Q1A2B3C@mta.test", kNow);
+      store_->LookupSent({" queue-id:4Q1A2B3C@mta.test"}, kNow);
   ASSERT_TRUE(sent.ok()) << sent.status().ToString();
   EXPECT_EQ(*sent, std::vector<std::string>{"fine@remote.test"});
 }

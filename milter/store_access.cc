@@ -159,24 +159,31 @@ Status StoreAccess::CountSent(std::string_view domain, std::uint64_t recipients)
   });
 }
 
-Status StoreAccess::RecordSent(std::string_view message_id,
-                               const std::vector<std::string>& recipients,
+Status StoreAccess::RecordSent(std::string_view key, const std::vector<std::string>& recipients,
                                std::int64_t ttl_seconds, std::int64_t now) {
   return WithStore([&](Store& store) {
-    store.RecordSent(message_id, recipients, ttl_seconds, now);
+    store.RecordSent(key, recipients, ttl_seconds, now);
     return Status::Ok();
   });
 }
 
 Result<std::optional<std::vector<std::string>>> StoreAccess::LookupSent(
-    std::string_view message_id, std::int64_t now) {
+    const std::vector<std::string>& keys, std::int64_t now) {
   using Sent = Result<std::optional<std::vector<std::string>>>;
   return WithStore([&](Store& store) -> Sent {
-    Sent sent = store.LookupSent(message_id, now);
-    if (!sent.ok() || sent->has_value()) return sent;
+    auto first_found = [&]() -> Sent {
+      for (const std::string& key : keys) {
+        Sent sent = store.LookupSent(key, now);
+        if (!sent.ok() || sent->has_value()) return sent;
+      }
+      return std::optional<std::vector<std::string>>();
+    };
+    Sent sent = first_found();
+    if (!sent.ok() || sent->has_value() || keys.empty()) return sent;
+    // One commit of the queued entries, however many keys missed.
     Status flushed = store.Flush();
     if (!flushed.ok()) return flushed;
-    return store.LookupSent(message_id, now);
+    return first_found();
   });
 }
 

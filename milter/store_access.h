@@ -69,13 +69,14 @@ class StoreAccess {
   Status RecordReport(const BounceReport& report,
                       const std::vector<ClassifiedRecipient>& classified, std::int64_t now);
   Status CountSent(std::string_view domain, std::uint64_t recipients);
-  // The sent-message ledger. RecordSent is asynchronous (the store commits it
-  // within its flush interval); LookupSent flushes pending entries and looks
-  // again before answering "unknown", so a bounce that comes back within a
-  // second still finds its message.
-  Status RecordSent(std::string_view message_id, const std::vector<std::string>& recipients,
+  // The sent-message ledger, keyed by Message-ID or queue id. RecordSent is
+  // asynchronous (the store commits it within its flush interval).
+  // LookupSent answers the entry of the first of `keys` the store has; when
+  // none has one, it commits the pending entries once and looks again, so a
+  // bounce that comes back within a second still finds its message.
+  Status RecordSent(std::string_view key, const std::vector<std::string>& recipients,
                     std::int64_t ttl_seconds, std::int64_t now);
-  Result<std::optional<std::vector<std::string>>> LookupSent(std::string_view message_id,
+  Result<std::optional<std::vector<std::string>>> LookupSent(const std::vector<std::string>& keys,
                                                             std::int64_t now);
 
  private:
