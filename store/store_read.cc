@@ -130,6 +130,10 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
     DomainRecord d;
     Status ds = DecodeDomainRecord(norm.domain(), domain_value, &d);
     if (!ds.ok()) return ds;
+    // The record read now decides: a writer that does not bump domain_gen (a
+    // bouncectl older than the cache) may have lifted the suppression, and a
+    // refusal is the costly mistake.
+    if (!d.suppressed) return Status::Ok();
     out.suppressed = out.domain_level = true;
     out.temporary = false;
     out.until = 0;
