@@ -13,20 +13,16 @@ constexpr std::size_t kMaxHostBytes = 253;
 constexpr std::size_t kMaxIdBytes = 64;
 constexpr int kMaxCommentDepth = 8;
 
-bool IsAlnum(char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
 bool IsHost(std::string_view s) {
   return !s.empty() && s.size() <= kMaxHostBytes && s.front() != '.' && s.front() != '-' &&
          std::all_of(s.begin(), s.end(),
-                     [](char ch) { return IsAlnum(ch) || ch == '.' || ch == '-'; });
+                     [](char ch) { return IsAsciiAlnum(ch) || ch == '.' || ch == '-'; });
 }
 
 bool IsId(std::string_view s) {
   return !s.empty() && s.size() <= kMaxIdBytes &&
          std::all_of(s.begin(), s.end(),
-                     [](char ch) { return IsAlnum(ch) || ch == '.' || ch == '-' || ch == '_'; });
+                     [](char ch) { return IsAsciiAlnum(ch) || ch == '.' || ch == '-' || ch == '_'; });
 }
 
 // The value up to its date (after ';'), with (comments) replaced by blanks;

@@ -7,8 +7,6 @@
 namespace bm {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsCodeClass(char c) { return c == '2' || c == '4' || c == '5'; }
 
 constexpr std::size_t kMaxCodes = 16;
@@ -16,7 +14,7 @@ constexpr std::size_t kMaxCodes = 16;
 // Number of digits starting at text[i] (at most limit+1 are counted).
 std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
   std::size_t n = 0;
-  while (i + n < text.size() && IsDigit(text[i + n]) && n <= limit) ++n;
+  while (i + n < text.size() && IsAsciiDigit(text[i + n]) && n <= limit) ++n;
   return n;
 }
 
@@ -25,7 +23,7 @@ std::size_t DigitRun(std::string_view text, std::size_t i, std::size_t limit) {
 // an IP address ("10.5.1.1") or a word.
 std::size_t EnhancedStatusEnd(std::string_view text, std::size_t i) {
   if (i + 4 >= text.size() || !IsCodeClass(text[i]) || text[i + 1] != '.') return 0;
-  if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.')) return 0;
+  if (i > 0 && (IsAsciiAlnum(text[i - 1]) || text[i - 1] == '.')) return 0;
   const std::size_t s = DigitRun(text, i + 2, 3);
   if (s == 0 || s > 3 || i + 2 + s >= text.size() || text[i + 2 + s] != '.') return 0;
   const std::size_t d_at = i + 3 + s;
@@ -33,7 +31,7 @@ std::size_t EnhancedStatusEnd(std::string_view text, std::size_t i) {
   if (d == 0 || d > 3) return 0;
   const std::size_t end = d_at + d;
   if (end < text.size() &&
-      (IsAlnum(text[end]) || (text[end] == '.' && end + 1 < text.size() && IsDigit(text[end + 1])))) {
+      (IsAsciiAlnum(text[end]) || (text[end] == '.' && end + 1 < text.size() && IsAsciiDigit(text[end + 1])))) {
     return 0;
   }
   return end;
@@ -56,8 +54,8 @@ std::string ReplyCodeBefore(std::string_view text, std::size_t at) {
   if (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '-')) --end;
   if (end < 3) return {};
   const std::string_view code = text.substr(end - 3, 3);
-  if (code[0] != text[at] || code[0] == '2' || !IsDigit(code[1]) || !IsDigit(code[2])) return {};
-  if (end > 3 && (IsAlnum(text[end - 4]) || text[end - 4] == '.')) return {};
+  if (code[0] != text[at] || code[0] == '2' || !IsAsciiDigit(code[1]) || !IsAsciiDigit(code[2])) return {};
+  if (end > 3 && (IsAsciiAlnum(text[end - 4]) || text[end - 4] == '.')) return {};
   return std::string(code);
 }
 
@@ -77,10 +75,10 @@ std::vector<std::string> FindEnhancedStatuses(std::string_view text, std::size_t
 std::vector<std::string> FindReplyCodes(std::string_view text, std::size_t max_codes) {
   std::vector<std::string> codes;
   for (std::size_t i = 0; i + 3 <= text.size() && codes.size() < max_codes; ++i) {
-    if (!IsCodeClass(text[i]) || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
+    if (!IsCodeClass(text[i]) || !IsAsciiDigit(text[i + 1]) || !IsAsciiDigit(text[i + 2])) continue;
     if (i > 0) {
       const char p = text[i - 1];
-      if (IsAlnum(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == ',' || p == '+' ||
+      if (IsAsciiAlnum(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == ',' || p == '+' ||
           p == '_') {
         continue;
       }
