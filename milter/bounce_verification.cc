@@ -212,6 +212,11 @@ bool OutboundToLedger(const MessageContext& m) {
   return m.outbound && !m.IsBounceCandidate() && !m.recipients.empty();
 }
 
+// Whether the return path of the message will be signed at end of message.
+bool ToBeSigned(const Policy& policy, const MessageContext& m) {
+  return policy.verifier->codec() != nullptr && SenderIsSigned(*policy.config, m.sender);
+}
+
 }  // namespace
 
 bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, std::int64_t now) {
@@ -219,8 +224,7 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
   const Config& config = *policy.config;
   const MessageContext& m = c.message;
   if (config.sent_ledger != SentLedger::kQueueId || !OutboundToLedger(m)) return false;
-  // smfi_chgfrom is allowed at end of message only.
-  if (policy.verifier->codec() != nullptr && SenderIsSigned(config, m.sender)) return false;
+  if (ToBeSigned(policy, m)) return false;  // smfi_chgfrom is allowed at end of message only
   const std::string queue = QueueId(mta);
   const std::string host = Lower(mta.Macro("j").value_or(""));
   if (queue.empty() || host.empty()) {
@@ -252,7 +256,7 @@ bool OutboundEndOfHeaders(ConnectionContext& c, MtaSession& mta, StoreAccess& st
   if (config.sent_ledger != SentLedger::kNo && !m.message_id.empty()) {
     RecordLedger(config, mta, store, m.message_id, m.recipients, now);
   }
-  return policy.verifier->codec() != nullptr && SenderIsSigned(config, m.sender);
+  return ToBeSigned(policy, m);
 }
 
 void SignReturnPath(ConnectionContext& c, MtaSession& mta, std::int64_t now) {

@@ -19,8 +19,8 @@
 //                     domain of a bounce (its claimed reporting domain).
 //   EOH, outbound     OutboundEndOfHeaders: the ledger entry (Message-ID ->
 //                     accepted recipients) unless SentLedger is no; mail to
-//                     sign goes on to EOM, the
-//                     only place smfi_chgfrom is allowed; other mail need not.
+//                     sign goes on to EOM, the only place smfi_chgfrom is
+//                     allowed; other mail need not.
 //   EOM, outbound     SignReturnPath: smfi_chgfrom to the signed return path
 //                     (SignSenders).
 //   EOM, bounce       LimitBounceBeforeParse: the claimed domain's bucket,
