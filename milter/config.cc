@@ -71,8 +71,8 @@ Status SetWordList(Config& c, std::string_view v) {
 }
 
 Status SetSocket(Config& c, std::string_view v) {
-  Status s = ValidateSocketSpec(v);
-  if (!s.ok()) return s;
+  Result<SocketSpec> spec = ParseSocketSpec(v);
+  if (!spec.ok()) return spec.status();
   c.socket = std::string(v);
   return Status::Ok();
 }
@@ -259,9 +259,11 @@ constexpr OnReload kNeedsRestart = OnReload::kNeedsRestart;
 const ConfigKey kKeys[] = {
     {"Socket", "socket", "inet:8895@127.0.0.1",
      "inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH or local:/PATH",
-     "Where the daemon listens for the MTA, in libmilter syntax (note: Postfix writes the same "
-     "socket as inet:HOST:PORT). A unix socket is created before privileges are dropped and is "
-     "then given to SocketOwner with SocketMode. Prefer a unix socket: over TCP, even on "
+     "Where the daemon listens for the MTA, in the syntax of libmilter-based milters (note: "
+     "Postfix writes the same socket as inet:HOST:PORT). HOST is an IP address or a name "
+     "resolved at start; without @HOST, every address. A unix socket is created (a stale one "
+     "removed) before privileges are dropped and is then given to SocketOwner with SocketMode. "
+     "Prefer a unix socket: over TCP, even on "
      "loopback, the milter protocol's small packets meet Nagle/delayed-ACK stalls "
      "(docs/performance.md).",
      &SetSocket, kNeedsRestart},
@@ -367,11 +369,20 @@ const ConfigKey kKeys[] = {
      "MIME parts the parser visits in one bounce.",
      &SetInt<&Config::max_mime_parts, 1, 100000>},
     {"MilterTimeout", "seconds", "300", "10 to 7200",
-     "How long libmilter waits for the MTA on a connection before giving up on it.",
+     "How long the daemon waits on a connection for the MTA's next command, or for the MTA to "
+     "take a reply, before it closes the connection (the MTA then applies its default action).",
      &SetInt<&Config::milter_timeout, 10, 7200>, kNeedsRestart},
     {"ListenBacklog", "integer", "128", "1 to 65535",
-     "listen(2) backlog of the milter socket.",
+     "listen(2) backlog of the milter socket. Connections beyond MaxConnections wait there.",
      &SetInt<&Config::listen_backlog, 1, 65535>, kNeedsRestart},
+    {"MaxConnections", "integer", "512", "1 to 1000",
+     "MTA connections served at once. Postfix opens one per SMTP session and per submission "
+     "through sendmail(1) or pickup; each is served by a thread of its own, kept for the next "
+     "connection when it closes (and with it one of the store's 1024 LMDB reader slots, "
+     "hence the bound). Beyond the limit the daemon accepts no more (a warning is logged): new "
+     "connections wait in the listen backlog until one closes, or the MTA gives up after its "
+     "connect timeout and applies its default action.",
+     &SetSize<&Config::max_connections, 1, 1000>, kNeedsRestart},
     {"LogLevel", "level", "info", "trace, debug, info, warning, error, critical, off",
      "Least severe message logged. Decisions are logged at info.", &SetLogLevel},
     {"LogTarget", "stderr|syslog|file:/PATH", "stderr", "",

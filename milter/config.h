@@ -80,6 +80,7 @@ struct Config {
   int max_mime_parts = 0;
   int milter_timeout = 0;
   int listen_backlog = 0;
+  std::size_t max_connections = 0;
 
   std::string log_level;
   std::string log_target;  // stderr | syslog | file:/path

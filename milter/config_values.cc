@@ -135,22 +135,32 @@ Result<std::uint32_t> ParseOctalMode(std::string_view v) {
   return static_cast<std::uint32_t>(mode);
 }
 
-Status ValidateSocketSpec(std::string_view spec) {
+Result<SocketSpec> ParseSocketSpec(std::string_view spec) {
+  SocketSpec socket;
   if (spec.starts_with("unix:") || spec.starts_with("local:")) {
     std::string_view path = spec.substr(spec.find(':') + 1);
     if (path.size() < 2 || path.front() != '/') return Bad("an absolute socket path", spec);
     if (path.size() > 100) return Status::InvalidArgument("socket path longer than 100 bytes");
-    return Status::Ok();
+    socket.kind = SocketSpec::Kind::kUnix;
+    socket.path = std::string(path);
+    return socket;
   }
   if (spec.starts_with("inet:") || spec.starts_with("inet6:")) {
+    socket.kind = spec.starts_with("inet:") ? SocketSpec::Kind::kInet : SocketSpec::Kind::kInet6;
     std::string_view rest = spec.substr(spec.find(':') + 1);
     std::string_view port = rest.substr(0, rest.find('@'));
     Result<long long> n = ParseInteger(port, 1, 65535);
     if (!n.ok()) return Bad("inet:PORT@HOST with PORT 1 to 65535", spec);
-    if (rest.find('@') != std::string_view::npos && rest.substr(rest.find('@') + 1).empty()) {
-      return Bad("a host after @", spec);
+    socket.port = static_cast<int>(*n);
+    if (rest.find('@') != std::string_view::npos) {
+      std::string_view host = rest.substr(rest.find('@') + 1);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+      }
+      if (host.empty()) return Bad("a host after @", spec);
+      socket.host = std::string(host);
     }
-    return Status::Ok();
+    return socket;
   }
   return Bad("inet:PORT@HOST, inet6:PORT@HOST or unix:/PATH", spec);
 }

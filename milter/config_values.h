@@ -34,8 +34,16 @@ Result<ErrorAction> ParseErrorAction(std::string_view v);
 Result<InboundAction> ParseInboundAction(std::string_view v);
 // "0660" -> 0660; at most 0777.
 Result<std::uint32_t> ParseOctalMode(std::string_view v);
-// libmilter socket syntax: inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH, local:/PATH.
-Status ValidateSocketSpec(std::string_view spec);
+// A Socket value, in libmilter's syntax: inet:PORT[@HOST], inet6:PORT[@HOST]
+// (HOST may be written [ADDRESS]), unix:/PATH, local:/PATH.
+struct SocketSpec {
+  enum class Kind { kUnix, kInet, kInet6 };
+  Kind kind = Kind::kInet;
+  std::string path;  // kUnix
+  std::string host;  // kInet, kInet6: an address or a name; "" = every address
+  int port = 0;
+};
+Result<SocketSpec> ParseSocketSpec(std::string_view spec);
 
 }  // namespace bm::config_text
 

@@ -19,11 +19,11 @@
 // refused: its suppressed recipients are removed at end of message instead,
 // and when none is left the message is refused there.
 //
-// Handlers never throw on bad input; the trampolines in callbacks.cc catch
-// anything else and apply On-InternalError.
+// Handlers never throw on bad input; FilterConnection (filter_connection.h)
+// catches anything else and applies On-InternalError.
 //
 // Thread safety: a Filter is shared by all connections; a ConnectionContext
-// belongs to one connection, which libmilter serves on one thread at a time.
+// belongs to one connection, which is served on one thread at a time.
 #ifndef BM_MILTER_FILTER_H_
 #define BM_MILTER_FILTER_H_
 
@@ -76,11 +76,6 @@ struct MessageContext {
 // State of one connection, from connect to close.
 struct ConnectionContext {
   std::shared_ptr<const Policy> policy;  // snapshot taken at connect
-  // The MTA agreed not to wait for a reply to each header, or to the connect
-  // step (milter protocol negotiation, callbacks.cc); those callbacks then
-  // answer "no reply", which saves the MTA a round trip.
-  bool header_no_reply = false;
-  bool connect_no_reply = false;
   std::string client_host;
   std::optional<IpAddress> client_ip;
   bool outbound_client = false;  // client_ip in OutboundClients

@@ -2,7 +2,6 @@
 //
 // SECURITY: started as root, it opens its socket (and pid/log files), then
 // drops to UserID before it serves a connection or opens the store.
-#include <libmilter/mfapi.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,10 +19,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "milter/callbacks.h"
 #include "milter/filter.h"
-#include "milter/libmilter_signals.h"
+#include "milter/filter_connection.h"
 #include "milter/logging.h"
+#include "milter/milter_server.h"
 #include "milter/policy.h"
 #include "milter/process.h"
 #include "milter/store_access.h"
@@ -113,20 +114,24 @@ void Reload(PolicyHolder& holder, StoreAccess& store, const Options& options) {
                (*next)->rules->size());
 }
 
-// Waits for SIGHUP (reload) until told to stop with SIGUSR2. SIGTERM and
-// SIGINT are libmilter's: they make smfi_main() return.
+// Waits for SIGHUP (reload) and SIGTERM/SIGINT (stop the server) until told
+// to end with SIGUSR2.
 class SignalThread {
  public:
-  SignalThread(PolicyHolder& holder, StoreAccess& store, const Options& options)
-      : thread_([&holder, &store, &options] {
+  SignalThread(PolicyHolder& holder, StoreAccess& store, const Options& options,
+               MilterServer& server)
+      : thread_([&holder, &store, &options, &server] {
           sigset_t set;
           sigemptyset(&set);
-          sigaddset(&set, SIGHUP);
-          sigaddset(&set, SIGUSR2);
+          for (int sig : {SIGHUP, SIGUSR2, SIGTERM, SIGINT}) sigaddset(&set, sig);
           for (;;) {
             int sig = sigwaitinfo(&set, nullptr);
             if (sig == SIGUSR2) return;
             if (sig == SIGHUP) Reload(holder, store, options);
+            if (sig == SIGTERM || sig == SIGINT) {
+              spdlog::info("signal {}: stopping", sig);
+              server.Stop();
+            }
           }
         }) {}
   ~SignalThread() {
@@ -169,9 +174,8 @@ int Run(const Options& options) {
       return 1;
     }
   }
-  // Before any thread exists, so that every thread inherits the mask: SIGHUP
-  // and SIGUSR2 are then received only by the SignalThread's sigwaitinfo(),
-  // SIGTERM and SIGINT only by libmilter's sigwait() (smfi_main returns).
+  // Before any thread exists, so that every thread inherits the mask: these
+  // signals are then received only by the SignalThread's sigwaitinfo().
   sigset_t set;
   sigemptyset(&set);
   for (int sig : {SIGHUP, SIGUSR2, SIGTERM, SIGINT}) sigaddset(&set, sig);
@@ -184,15 +188,18 @@ int Run(const Options& options) {
   PolicyHolder holder(policy);
   StoreAccess store(config);
   Filter filter(holder, store, [] { return static_cast<std::int64_t>(std::time(nullptr)); });
-  if (!(s = RegisterMilterCallbacks(filter)).ok()) {
-    spdlog::critical("{}", s.ToString());
-    return 1;
-  }
-  smfi_setconn(const_cast<char*>(config.socket.c_str()));
-  smfi_settimeout(config.milter_timeout);
-  smfi_setbacklog(config.listen_backlog);
-  if (smfi_opensocket(true) != MI_SUCCESS) {
-    spdlog::critical("cannot open milter socket {}", config.socket);
+  MilterServerOptions server_options;
+  server_options.socket = config.socket;
+  server_options.backlog = config.listen_backlog;
+  server_options.timeout_seconds = config.milter_timeout;
+  server_options.max_connections = config.max_connections;
+  Result<std::unique_ptr<MilterServer>> server =
+      MilterServer::Listen(server_options, [&filter]() -> std::unique_ptr<PacketHandler> {
+        return std::make_unique<FilterConnection>(filter);
+      });
+  if (!server.ok()) {
+    spdlog::critical("cannot open milter socket {}: {}", config.socket,
+                     server.status().ToString());
     return 1;
   }
   const std::string& owner = config.socket_owner.empty() ? config.user_id : config.socket_owner;
@@ -209,22 +216,26 @@ int Run(const Options& options) {
     spdlog::error("store {} unavailable ({}); applying On-StoreError until it opens",
                   config.store_path, s.ToString());
   }
-  int rc = 0;
+  Status served;
   {
-    SignalThread signals(holder, store, options);
+    SignalThread signals(holder, store, options, **server);
     spdlog::info("bounce-milter {} listening on {} (mode {}, {} rules)", BM_VERSION,
                  config.socket, config.mode == Mode::kMonitor ? "monitor" : "enforce",
                  policy->rules->size());
-    rc = smfi_main() == MI_SUCCESS ? 0 : 1;
+    served = (*server)->Run();
+    if (!served.ok()) spdlog::error("{}", served.ToString());
   }
-  // libmilter has stopped accepting, but its workers may still be in a
-  // callback: let them finish before the store and the filter go away.
-  const bool drained = DrainMilterCommands(kCommandDrainTime);
-  if (drained) store.Close();
+  // The server has stopped accepting, but its workers may still be handling
+  // a command: let them finish before the store and the filter go away.
+  const bool drained = (*server)->Drain(kCommandDrainTime);
+  if (drained) {
+    server->reset();
+    store.Close();
+  }
   if (!(s = RemoveUnixSocket(config.socket)).ok()) spdlog::warn("{}", s.ToString());
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
   if (!drained) {
-    // A worker is still inside a callback that uses the filter and the
+    // A worker is still inside a handler that uses the filter and the
     // store: destroying them under it would crash the exit. Leave without
     // running destructors; LMDB needs no close to stay consistent, bounces
     // already answered are committed, and an unanswered one is retried by
@@ -235,7 +246,7 @@ int Run(const Options& options) {
     std::_Exit(1);
   }
   spdlog::info("bounce-milter stopped");
-  return rc;
+  return served.ok() ? 0 : 1;
 }
 
 }  // namespace

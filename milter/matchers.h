@@ -33,7 +33,7 @@ struct NetRange {
 Result<NetRange> ParseNetRange(std::string_view text);
 // Text form of an address ("127.0.0.1", "::1"); empty on failure.
 std::optional<IpAddress> ParseIpAddress(std::string_view text);
-// From the sockaddr libmilter gives to the connect callback; nullopt when the
+// From the client address of the MTA's connect command; nullopt when the
 // family is neither AF_INET nor AF_INET6 (unix socket, unknown).
 std::optional<IpAddress> IpFromSockaddr(const sockaddr* addr);
 bool NetContains(const NetRange& net, const IpAddress& ip);

@@ -1,9 +1,9 @@
-// MtaSession: the seam between the filter's handlers and libmilter.
+// MtaSession: the seam between the filter's handlers and the milter protocol.
 //
 // Handlers (milter/filter.h) see the MTA only through this interface, so they
-// run unchanged under libmilter (LibmilterSession in callbacks.cc) and in unit
-// tests (a recording implementation). One instance per callback invocation;
-// not shared between threads.
+// run unchanged on an MTA connection (FilterConnection in
+// filter_connection.h) and in unit tests (a recording implementation). Used
+// by one thread at a time.
 #ifndef BM_MILTER_MTA_SESSION_H_
 #define BM_MILTER_MTA_SESSION_H_
 
@@ -29,7 +29,7 @@ class MtaSession {
   // Removes an envelope recipient, given as the MTA passed it to RCPT.
   // REQUIRES: called from the end-of-message handler only.
   virtual bool DeleteRecipient(const std::string& recipient) = 0;
-  // Replaces the envelope sender ("<addr>"; smfi_chgfrom).
+  // Replaces the envelope sender ("<addr>").
   // REQUIRES: called from the end-of-message handler only.
   virtual bool ChangeSender(const std::string& sender) = 0;
 };

@@ -28,8 +28,7 @@ Status SetSocketPermissions(std::string_view socket_spec, const std::string& own
                             unsigned mode);
 
 // For a unix:/local: socket spec, removes the socket file at exit when it is
-// still there and still a socket (libmilter removes it itself only when not
-// running as root). Already gone is OK. No-op for inet sockets.
+// still there and still a socket. Already gone is OK. No-op for inet sockets.
 Status RemoveUnixSocket(std::string_view socket_spec);
 
 // "user" or "user:group": setgroups/initgroups, setgid, setuid, and a check

@@ -10,8 +10,8 @@ constexpr std::size_t kMaxFieldBytes = 200;
 constexpr std::size_t kMaxLineText = 480;
 constexpr std::string_view kPlaceholders[] = {"address", "reason", "since", "until", "state"};
 
-// Printable ASCII only; '%' doubled because libmilter hands the text to a
-// printf-like formatter in Sendmail.
+// Printable ASCII only; '%' doubled because Sendmail hands the reply text of
+// a milter to a printf-like formatter (Postfix undoes the doubling too).
 void AppendSafe(std::string& out, std::string_view text, std::size_t limit) {
   for (char c : text.substr(0, limit)) {
     const auto u = static_cast<unsigned char>(c);

@@ -23,7 +23,7 @@ Verdict VerdictForError(ErrorAction action);
 struct SmtpReply {
   std::string rcode;  // "550"
   std::string xcode;  // "5.1.1"
-  std::string text;   // printable ASCII, '%' doubled for libmilter, <= 400 bytes
+  std::string text;   // printable ASCII, '%' doubled (see reply.cc), <= 400 bytes
 };
 
 // Facts about a suppressed recipient that the template may show.

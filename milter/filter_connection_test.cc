@@ -1,0 +1,158 @@
+// FilterConnection driven with raw packets, as an MTA would, over the real
+// filter and store: negotiation, no-reply steps, macros, replies and the end
+// of message modifications.
+#include "milter/filter_connection.h"
+
+#include <gtest/gtest.h>
+
+#include "milter/milter_test_util.h"
+
+namespace bm {
+namespace {
+
+using namespace milter_test;  // NOLINT: test helpers
+
+constexpr std::uint32_t kNoHelo = 0x02, kNoReplyHeader = 0x80, kNoUnknown = 0x100, kNoData = 0x200,
+                        kNoReplyConnect = 0x1000;
+
+class FilterConnectionTest : public FilterFixture {
+ protected:
+  // Feeds a stream of packets; returns the replies, or fails the test when
+  // the connection would be closed before the end.
+  std::vector<Reply> Feed(FilterConnection& connection, std::string_view stream,
+                          bool* closed = nullptr) {
+    std::string replies;
+    bool keep = true;
+    while (!stream.empty() && keep) {
+      std::size_t consumed = 0;
+      Result<std::optional<milter::Packet>> p = milter::NextPacket(stream, &consumed);
+      if (!p.ok() || !p->has_value()) {
+        ADD_FAILURE() << "bad test stream";
+        break;
+      }
+      keep = connection.Handle(**p, &replies);
+      stream.remove_prefix(consumed);
+    }
+    if (closed != nullptr) {
+      *closed = !keep;
+    } else {
+      EXPECT_TRUE(keep) << "connection closed";
+    }
+    return SplitReplies(replies);
+  }
+
+  // Negotiates everything, connects from a client outside OutboundClients.
+  std::unique_ptr<FilterConnection> Open() {
+    auto connection = std::make_unique<FilterConnection>(*filter_);
+    EXPECT_EQ(Commands(Feed(*connection, Optneg() + MacroPacket('C', {"j", "mx.test"}) +
+                                             Connect4("client.test", "203.0.113.9"))),
+              "O");
+    return connection;
+  }
+
+  // Records a hard bounce for `address` through the protocol.
+  void Suppress(FilterConnection& connection, const std::string& address) {
+    std::vector<Reply> r =
+        Feed(connection, Mail("<>") + Rcpt("<news@mta.test>") + MessagePackets(Dsn(address)));
+    // MAIL, RCPT continue; headers no reply; EOH, body continue; the tag
+    // header, then accept.
+    EXPECT_EQ(Commands(r), "ccccha");
+  }
+};
+
+TEST_F(FilterConnectionTest, NegotiatesOnlyWhatTheMtaOffersAndTheFilterNeeds) {
+  FilterConnection connection(*filter_);
+  std::vector<Reply> r = Feed(connection, Optneg());
+  ASSERT_EQ(Commands(r), "O");
+  EXPECT_EQ(r[0].data, Be32(6) + Be32(0x01 | 0x08 | 0x40) +
+                           Be32(kNoHelo | kNoUnknown | kNoData | kNoReplyHeader | kNoReplyConnect));
+
+  // An older MTA: its version, and only the steps it offers.
+  FilterConnection old(*filter_);
+  r = Feed(old, Optneg(0x01, kNoHelo | kNoData | 0x4, 2));
+  ASSERT_EQ(Commands(r), "O");
+  EXPECT_EQ(r[0].data, Be32(2) + Be32(0x01) + Be32(kNoHelo | kNoData));
+  // Without the no-reply steps, connect and headers are answered.
+  EXPECT_EQ(Commands(Feed(
+                old, Connect4("c.test", "192.0.2.1") + Mail("<>") + HeaderPacket("Subject", "x"))),
+            "ccc");
+}
+
+TEST_F(FilterConnectionTest, RefusesSuppressedRecipientWithItsReply) {
+  std::unique_ptr<FilterConnection> c = Open();
+  Suppress(*c, "gone@remote.test");
+  // Outbound through SMTP AUTH; the macro name given without braces.
+  std::vector<Reply> r =
+      Feed(*c, MacroPacket('M', {"auth_authen", "alice"}) + Mail("<alice@example.com>") +
+                   Rcpt("<gone@remote.test>") + Rcpt("<ok@remote.test>"));
+  ASSERT_EQ(Commands(r), "cyc");
+  EXPECT_EQ(r[1].data.substr(0, 10), "550 5.1.1 ");
+  EXPECT_EQ(r[1].data.back(), '\0');
+  EXPECT_NE(r[1].data.find("gone@remote.test"), std::string::npos) << r[1].data;
+}
+
+TEST_F(FilterConnectionTest, AbortForgetsTheMessageMacros) {
+  std::unique_ptr<FilterConnection> c = Open();
+  EXPECT_EQ(Commands(Feed(
+                *c, MacroPacket('M', {"{auth_authen}", "alice"}) + Mail("<alice@example.com>"))),
+            "c");
+  // After an abort, the next MAIL has no {auth_authen}: ordinary inbound
+  // mail, accepted at once.
+  EXPECT_EQ(Commands(Feed(*c, Packet('A') + Mail("<bob@example.org>"))), "a");
+  // Connect macros stay for the connection.
+  EXPECT_EQ(Commands(Feed(*c, Packet('A') + MacroPacket('M', {"{auth_authen}", "alice"}) +
+                                  Mail("<alice@example.com>"))),
+            "c");
+}
+
+TEST_F(FilterConnectionTest, QuitNewConnectionStartsAFreshSession) {
+  std::unique_ptr<FilterConnection> c = Open();
+  EXPECT_EQ(Commands(Feed(
+                *c, MacroPacket('M', {"{auth_authen}", "alice"}) + Mail("<alice@example.com>"))),
+            "c");
+  // K: no reply, the context is gone: MAIL before a new connect gets the
+  // internal-error verdict (On-InternalError accept).
+  EXPECT_EQ(Commands(Feed(*c, Packet('K') + Mail("<alice@example.com>"))), "a");
+  // A new connect on the same connection, without a new negotiation.
+  EXPECT_EQ(Commands(Feed(*c, Connect4("again.test", "192.0.2.7") +
+                                  MacroPacket('M', {"{auth_authen}", "alice"}) +
+                                  Mail("<alice@example.com>"))),
+            "c");
+}
+
+TEST_F(FilterConnectionTest, CommandsBeforeConnectGetTheInternalErrorVerdict) {
+  FilterConnection c(*filter_);
+  EXPECT_EQ(Commands(Feed(c, Optneg() + Mail("<a@b.test>") + Rcpt("<c@d.test>"))), "Oaa");
+}
+
+TEST_F(FilterConnectionTest, MalformedCommandAndQuitClose) {
+  std::unique_ptr<FilterConnection> c = Open();
+  bool closed = false;
+  Feed(*c, Packet('M', "no-nul"), &closed);
+  EXPECT_TRUE(closed);
+  c = Open();
+  Feed(*c, Packet('Z'), &closed);
+  EXPECT_TRUE(closed);
+  c = Open();
+  EXPECT_TRUE(Feed(*c, Packet('Q'), &closed).empty());
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(FilterConnectionTest, EndOfMessageWithALastChunkAndNoAddHeaderAction) {
+  // The MTA does not allow adding headers: the bounce is recorded, not tagged.
+  FilterConnection c(*filter_);
+  Feed(c, Optneg(0x08 | 0x40) + Connect4("client.test", "203.0.113.9"));
+  const std::string raw = Dsn("last@remote.test");
+  const std::size_t body = raw.find("\r\n\r\n") + 4;
+  std::string stream = Mail("<>") + Rcpt("<news@mta.test>");
+  std::string message = MessagePackets(raw.substr(0, body));  // headers, empty body
+  message.resize(message.size() - 5 - 5);                     // drop the empty B and E
+  stream += message + Packet('E', raw.substr(body));
+  EXPECT_EQ(Commands(Feed(c, stream)), "ccca");
+  Result<RecipientStatus> status = store_->Check("last@remote.test", 1763800000);
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->refused);
+}
+
+}  // namespace
+}  // namespace bm

@@ -1,0 +1,340 @@
+#include "milter/milter_server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <utility>
+
+#include "milter/config_values.h"
+
+namespace bm {
+namespace {
+
+constexpr std::size_t kReadSize = 64 * 1024;
+constexpr auto kLimitWarningInterval = std::chrono::minutes(1);
+
+Status Errno(const std::string& what) {
+  return Status::IOError(what + ": " + std::strerror(errno));
+}
+
+// Closes a descriptor on every path until released.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+// The whole of `bytes`, or false (timeout, peer gone).
+bool WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+using config_text::SocketSpec;
+
+Result<int> Bind(const SocketSpec& address, int backlog) {
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+  int family = AF_UNIX;
+  if (address.kind == SocketSpec::Kind::kUnix) {
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    if (address.path.size() >= sizeof un.sun_path) {
+      return Status::InvalidArgument("socket path too long: " + address.path);
+    }
+    address.path.copy(un.sun_path, sizeof un.sun_path - 1);
+    std::memcpy(&storage, &un, sizeof un);
+    size = sizeof un;
+    // A socket left by a previous run (killed, or stopped as root) would make
+    // bind fail; anything else at that path is not ours to remove.
+    struct stat st;
+    if (lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+        unlink(address.path.c_str()) != 0) {
+      return Errno("unlink stale socket " + address.path);
+    }
+  } else {
+    family = address.kind == SocketSpec::Kind::kInet ? AF_INET : AF_INET6;
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(address.port);
+    const int rc = getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port.c_str(),
+                               &hints, &found);
+    if (rc != 0 || found == nullptr) {
+      return Status::NotFound("cannot resolve " + address.host + ": " + gai_strerror(rc));
+    }
+    std::memcpy(&storage, found->ai_addr, found->ai_addrlen);
+    size = found->ai_addrlen;
+    freeaddrinfo(found);
+  }
+  const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  FdCloser closer(fd);
+  const int one = 1;
+  if (family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&storage), size) != 0) return Errno("bind");
+  if (listen(fd, backlog) != 0) return Errno("listen");
+  return closer.release();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MilterServer>> MilterServer::Listen(const MilterServerOptions& options,
+                                                           PacketHandlerFactory factory) {
+  Result<SocketSpec> address = config_text::ParseSocketSpec(options.socket);
+  if (!address.ok()) return address.status();
+  Result<int> fd = Bind(*address, options.backlog);
+  if (!fd.ok()) {
+    if (fd.status().code() != Status::Code::kIOError) return fd.status();
+    return Status::IOError(options.socket + ": " + fd.status().message());
+  }
+  FdCloser closer(*fd);
+  const int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) return Errno("eventfd");
+  return std::unique_ptr<MilterServer>(
+      new MilterServer(closer.release(), wake_fd, options, std::move(factory)));
+}
+
+MilterServer::MilterServer(int listen_fd, int wake_fd, const MilterServerOptions& options,
+                           PacketHandlerFactory factory)
+    : listen_fd_(listen_fd), wake_fd_(wake_fd), options_(options), factory_(std::move(factory)) {}
+
+MilterServer::~MilterServer() {
+  Stop();
+  {
+    std::unique_lock lock(mu_);
+    work_cv_.notify_all();
+  }
+  for (std::thread& t : workers_) t.join();
+  // Run() closes the listener; it may never have run.
+  if (listen_fd_ >= 0) close(listen_fd_);
+  close(wake_fd_);
+}
+
+void MilterServer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    // A worker waiting for the MTA's next command wakes with end of file; one
+    // handling a packet finds stopping_ set when it is done.
+    for (int fd : serving_) shutdown(fd, SHUT_RD);
+  }
+  work_cv_.notify_all();
+  slots_cv_.notify_all();
+  const std::uint64_t one = 1;
+  // An eventfd write of 8 bytes is not short; EAGAIN: already readable.
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+Status MilterServer::Run() {
+  Status status = Status::Ok();
+  std::optional<std::chrono::steady_clock::time_point> last_warning;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (connections_ >= options_.max_connections && !stopping_) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!last_warning || now - *last_warning >= kLimitWarningInterval) {
+          spdlog::warn(
+              "MaxConnections ({}) MTA connections open: new ones wait in the listen "
+              "backlog",
+              options_.max_connections);
+          last_warning = now;
+        }
+        slots_cv_.wait(lock, [&] { return stopping_ || connections_ < options_.max_connections; });
+      }
+      if (stopping_) break;
+    }
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      status = Errno("milter socket: poll");
+      break;
+    }
+    if (fds[1].revents != 0) break;
+    if (fds[0].revents == 0) continue;
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+      // Out of descriptors or memory: the connection stays in the backlog;
+      // retry in a moment rather than spin.
+      spdlog::error("milter socket: accept: {}", std::strerror(errno));
+      poll(&fds[1], 1, 100);
+      continue;
+    }
+    Dispatch(fd);
+  }
+  // New connections are refused from now on (the unix socket file stays
+  // until the daemon removes it at exit).
+  close(listen_fd_);
+  listen_fd_ = -1;
+  Stop();  // after a failure, the connections stop as well
+  return status;
+}
+
+void MilterServer::Dispatch(int fd) {
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    close(fd);
+    return;
+  }
+  queue_.push_back(fd);
+  ++connections_;
+  if (queue_.size() <= idle_workers_) {
+    work_cv_.notify_one();
+    return;
+  }
+  try {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  } catch (const std::exception& e) {
+    // Served later by a worker that finishes its connection, if any.
+    spdlog::error("cannot start a milter worker thread: {}", e.what());
+    if (workers_.empty()) {
+      queue_.pop_back();
+      --connections_;
+      close(fd);
+    }
+  }
+}
+
+void MilterServer::WorkerLoop() {
+  for (;;) {
+    int fd;
+    {
+      std::unique_lock lock(mu_);
+      while (queue_.empty() && !stopping_) {
+        ++idle_workers_;
+        work_cv_.wait(lock);
+        --idle_workers_;
+      }
+      if (queue_.empty()) return;  // stopping, nothing left to close
+      fd = queue_.front();
+      queue_.pop_front();
+      serving_.insert(fd);
+      // Stop() shuts down only the connections it sees in serving_.
+      if (stopping_) shutdown(fd, SHUT_RD);
+    }
+    try {
+      Serve(fd);
+    } catch (const std::exception& e) {
+      spdlog::error("milter connection: {}", e.what());
+    } catch (...) {
+      spdlog::error("milter connection: unknown exception");
+    }
+    Close(fd);
+  }
+}
+
+void MilterServer::Close(int fd) {
+  std::lock_guard lock(mu_);
+  // Closed under the lock: Stop() must not shut down a reused descriptor.
+  close(fd);
+  serving_.erase(fd);
+  --connections_;
+  slots_cv_.notify_all();
+}
+
+void MilterServer::Serve(int fd) {
+  const timeval timeout{options_.timeout_seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  // Replies are small and the MTA waits for each: no Nagle delay over TCP
+  // (fails harmlessly on a unix socket).
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  std::unique_ptr<PacketHandler> handler = factory_();
+  std::string in(kReadSize, '\0');
+  std::size_t begin = 0, end = 0;  // unhandled bytes: in[begin, end)
+  std::string replies;
+  for (;;) {
+    // Every complete packet of the bytes read; replies go out together.
+    bool keep = true;
+    while (keep) {
+      std::size_t consumed = 0;
+      Result<std::optional<milter::Packet>> packet =
+          milter::NextPacket(std::string_view(in).substr(begin, end - begin), &consumed);
+      if (!packet.ok()) {
+        spdlog::warn("closing milter connection: {}", packet.status().ToString());
+        keep = false;
+        break;
+      }
+      if (!packet->has_value()) break;
+      if (stopping_) {
+        keep = false;
+        break;
+      }
+      keep = handler->Handle(**packet, &replies);
+      begin += consumed;
+    }
+    if (!replies.empty()) {
+      if (!WriteAll(fd, replies)) {
+        spdlog::info("milter connection: MTA did not take a reply: {}",
+                     errno == EAGAIN ? "timeout" : std::strerror(errno));
+        return;
+      }
+      replies.clear();
+    }
+    if (!keep || stopping_) return;
+    // Keep the unhandled bytes at the front; a full buffer holds part of a
+    // packet larger than it (at most kMaxPacketSize, checked): grow it.
+    if (begin == end) {
+      begin = end = 0;
+    } else if (begin > 0) {
+      std::memmove(in.data(), in.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    if (end == in.size()) {
+      in.resize(std::min<std::size_t>(2 * in.size(), milter::kMaxPacketSize + 4));
+    }
+    const ssize_t n = read(fd, in.data() + end, in.size() - end);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return;  // the MTA closed, or Stop()
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        spdlog::info("closing milter connection: no command from the MTA for {} s",
+                     options_.timeout_seconds);
+      } else {
+        spdlog::info("closing milter connection: {}", std::strerror(errno));
+      }
+      return;
+    }
+    end += static_cast<std::size_t>(n);
+  }
+}
+
+bool MilterServer::Drain(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return slots_cv_.wait_for(lock, timeout, [&] { return connections_ == 0; });
+}
+
+}  // namespace bm

@@ -1,0 +1,273 @@
+// MilterServer over a real unix socket in a temporary directory: whole
+// sessions with raw packets (FilterConnection over the real filter), packets
+// split and batched across reads, a malformed packet closing only its
+// connection, the connection limit, and the stop with idle and busy
+// connections.
+#include "milter/milter_server.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "milter/filter_connection.h"
+#include "milter/milter_test_util.h"
+
+namespace bm {
+namespace {
+
+using namespace milter_test;  // NOLINT: test helpers
+using std::chrono::milliseconds;
+
+// The MTA's end of one connection.
+class Client {
+ public:
+  explicit Client(const std::string& path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << path;
+    const timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~Client() { close(fd_); }
+
+  void Send(std::string_view bytes) {
+    ASSERT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // The next reply; command 0 at end of file or timeout.
+  Reply Read() {
+    unsigned char header[5];
+    if (recv(fd_, header, sizeof header, MSG_WAITALL) != sizeof header) return {};
+    const std::uint32_t length =
+        (std::uint32_t{header[0]} << 24) | (header[1] << 16) | (header[2] << 8) | header[3];
+    std::string data(length - 1, '\0');
+    if (length > 1 &&
+        recv(fd_, data.data(), data.size(), MSG_WAITALL) != static_cast<ssize_t>(data.size())) {
+      return {};
+    }
+    return {static_cast<char>(header[4]), data};
+  }
+  // The commands of the next n replies.
+  std::string Read(int n) {
+    std::string commands;
+    for (int i = 0; i < n; ++i) commands += Read().command;
+    return commands;
+  }
+  // True when the server closed the connection (end of file, no more bytes).
+  bool Closed() {
+    char byte;
+    return recv(fd_, &byte, 1, 0) == 0;
+  }
+  void SetReadTimeout(int ms) {
+    const timeval timeout{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class MilterServerTest : public FilterFixture {
+ protected:
+  void TearDown() override {
+    if (server_) {
+      server_->Stop();
+      if (run_.valid()) run_.wait();
+      EXPECT_TRUE(server_->Drain(std::chrono::seconds(10)));
+      server_.reset();
+    }
+    FilterFixture::TearDown();
+  }
+
+  std::string SocketPath() const { return (dir_ / "milter.sock").string(); }
+
+  void Start(PacketHandlerFactory factory, std::size_t max_connections = 512) {
+    MilterServerOptions options;
+    options.socket = "unix:" + SocketPath();
+    options.max_connections = max_connections;
+    options.timeout_seconds = 30;
+    Result<std::unique_ptr<MilterServer>> server = MilterServer::Listen(options, factory);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    run_ = std::async(std::launch::async, [this] { EXPECT_TRUE(server_->Run().ok()); });
+  }
+  void StartFilter(std::size_t max_connections = 512) {
+    Start(
+        [this]() -> std::unique_ptr<PacketHandler> {
+          return std::make_unique<FilterConnection>(*filter_);
+        },
+        max_connections);
+  }
+
+  std::unique_ptr<MilterServer> server_;
+  std::future<void> run_;
+};
+
+TEST_F(MilterServerTest, ServesWholeSessionsAndQuitNewConnection) {
+  StartFilter();
+  Client mta(SocketPath());
+  // Negotiation, then connect with its macros: one reply (connect has none).
+  mta.Send(Optneg() + MacroPacket('C', {"j", "mx.test"}) + Connect4("client.test", "203.0.113.9"));
+  EXPECT_EQ(mta.Read().command, 'O');
+  // A DSN, one packet per write as Postfix sends them; headers get no reply.
+  mta.Send(Mail("<>"));
+  EXPECT_EQ(mta.Read().command, 'c');
+  mta.Send(Rcpt("<news@mta.test>"));
+  EXPECT_EQ(mta.Read().command, 'c');
+  mta.Send(MessagePackets(Dsn("gone@remote.test")));
+  const Reply eoh = mta.Read();
+  EXPECT_EQ(eoh.command, 'c');
+  EXPECT_EQ(mta.Read(3), "cha");  // body; the tag header, then the final verdict
+
+  // Outbound: the suppressed recipient is refused with its reply.
+  mta.Send(Packet('A') + MacroPacket('M', {"{auth_authen}", "alice"}) +
+           Mail("<alice@example.com>"));
+  EXPECT_EQ(mta.Read().command, 'c');
+  mta.Send(Rcpt("<gone@remote.test>"));
+  const Reply refused = mta.Read();
+  EXPECT_EQ(refused.command, 'y');
+  EXPECT_EQ(refused.data.substr(0, 9), "550 5.1.1");
+  // Not a bounce: accepted at end of headers.
+  mta.Send(Rcpt("<ok@remote.test>"));
+  EXPECT_EQ(mta.Read().command, 'c');
+  mta.Send(HeaderPacket("Subject", "hello") + HeaderPacket("Message-ID", "<m1@example.com>") +
+           Packet('N'));
+  EXPECT_EQ(mta.Read().command, 'a');
+
+  // K, then a second session on the same socket.
+  mta.Send(Packet('K') + Connect4("second.test", "192.0.2.8") + Mail("<>"));
+  EXPECT_EQ(mta.Read().command, 'c');
+  mta.Send(Packet('A') + Packet('Q'));
+  EXPECT_TRUE(mta.Closed());
+}
+
+TEST_F(MilterServerTest, PacketsSplitAcrossWritesAreReassembled) {
+  StartFilter();
+  Client mta(SocketPath());
+  const std::string stream = Optneg() + Connect4("client.test", "203.0.113.9") + Mail("<>");
+  for (char byte : stream) {
+    mta.Send(std::string_view(&byte, 1));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  EXPECT_EQ(mta.Read(2), "Oc");
+  // A body chunk larger than one read.
+  mta.Send(Rcpt("<news@mta.test>") + Packet('N') + Packet('B', std::string(200000, 'x')));
+  EXPECT_EQ(mta.Read(3), "ccc");
+}
+
+TEST_F(MilterServerTest, MalformedOrOversizedPacketClosesOnlyItsConnection) {
+  StartFilter();
+  Client good(SocketPath());
+  good.Send(Optneg() + Connect4("client.test", "203.0.113.9"));
+  EXPECT_EQ(good.Read().command, 'O');
+  {
+    Client bad(SocketPath());
+    bad.Send(Optneg() + Packet('M', "no terminating nul"));
+    EXPECT_EQ(bad.Read().command, 'O');
+    EXPECT_TRUE(bad.Closed());
+  }
+  {
+    Client huge(SocketPath());
+    huge.Send(Be32(milter::kMaxPacketSize + 1) + "B");
+    EXPECT_TRUE(huge.Closed());
+  }
+  good.Send(Mail("<>"));
+  EXPECT_EQ(good.Read().command, 'c');
+}
+
+TEST_F(MilterServerTest, RemovesAStaleSocketButNotAFile) {
+  StartFilter();
+  server_->Stop();
+  run_.wait();
+  ASSERT_TRUE(server_->Drain(milliseconds(1000)));
+  server_.reset();
+  // The socket file is still there (the daemon removes it at exit): a new
+  // server takes its place.
+  struct stat st;
+  ASSERT_EQ(lstat(SocketPath().c_str(), &st), 0);
+  StartFilter();
+  Client mta(SocketPath());
+  mta.Send(Optneg());
+  EXPECT_EQ(mta.Read().command, 'O');
+
+  const std::string file = (dir_ / "plain").string();
+  std::ofstream(file) << "not a socket";
+  MilterServerOptions options;
+  options.socket = "unix:" + file;
+  EXPECT_FALSE(MilterServer::Listen(options, nullptr).ok());
+  options.socket = "tcp:25";
+  EXPECT_FALSE(MilterServer::Listen(options, nullptr).ok());
+}
+
+TEST_F(MilterServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
+  StartFilter(1);
+  auto first = std::make_unique<Client>(SocketPath());
+  first->Send(Optneg());
+  EXPECT_EQ(first->Read().command, 'O');
+  Client second(SocketPath());  // in the backlog
+  second.Send(Optneg());
+  second.SetReadTimeout(300);
+  EXPECT_EQ(second.Read().command, 0);  // not served yet
+  first.reset();
+  second.SetReadTimeout(10000);
+  EXPECT_EQ(second.Read().command, 'O');
+}
+
+// A handler that blocks in its first packet until released.
+class BlockingHandler : public PacketHandler {
+ public:
+  BlockingHandler(std::atomic<bool>* entered, std::future<void>* release)
+      : entered_(entered), release_(release) {}
+  bool Handle(const milter::Packet&, std::string* replies) override {
+    entered_->store(true);
+    release_->wait();
+    milter::AppendPacket(replies, 'c');
+    return true;
+  }
+
+ private:
+  std::atomic<bool>* entered_;
+  std::future<void>* release_;
+};
+
+TEST_F(MilterServerTest, StopWaitsForTheCommandInProgressAndClosesIdleConnections) {
+  std::atomic<bool> entered{false};
+  std::promise<void> release;
+  std::future<void> released = release.get_future();
+  Start([&]() -> std::unique_ptr<PacketHandler> {
+    return std::make_unique<BlockingHandler>(&entered, &released);
+  });
+  Client idle(SocketPath());
+  Client busy(SocketPath());
+  busy.Send(Packet('M', Z({"<a@b.test>"})) + Packet('R', Z({"<c@d.test>"})));
+  while (!entered) std::this_thread::sleep_for(milliseconds(1));
+
+  server_->Stop();
+  EXPECT_EQ(run_.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(idle.Closed());                       // woken at once
+  EXPECT_FALSE(server_->Drain(milliseconds(100)));  // the command is still running
+  release.set_value();
+  EXPECT_TRUE(server_->Drain(std::chrono::seconds(5)));
+  // Its reply was sent; the next packet, already there, was not handled.
+  EXPECT_EQ(busy.Read().command, 'c');
+  EXPECT_TRUE(busy.Closed());
+  // Nothing listens any more.
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  SocketPath().copy(addr.sun_path, sizeof addr.sun_path - 1);
+  EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace bm
