@@ -224,7 +224,7 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
   const Config& config = *policy.config;
   const MessageContext& m = c.message;
   if (config.sent_ledger != SentLedger::kQueueId || !OutboundToLedger(m)) return false;
-  if (ToBeSigned(policy, m)) return false;  // smfi_chgfrom is allowed at end of message only
+  if (ToBeSigned(policy, m)) return false;  // the sender can be changed at end of message only
   const std::string queue = QueueId(mta);
   const std::string host = Lower(mta.Macro("j").value_or(""));
   if (queue.empty() || host.empty()) {

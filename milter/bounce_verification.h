@@ -19,9 +19,9 @@
 //                     domain of a bounce (its claimed reporting domain).
 //   EOH, outbound     OutboundEndOfHeaders: the ledger entry (Message-ID ->
 //                     accepted recipients) unless SentLedger is no; mail to
-//                     sign goes on to EOM, the only place smfi_chgfrom is
-//                     allowed; other mail need not.
-//   EOM, outbound     SignReturnPath: smfi_chgfrom to the signed return path
+//                     sign goes on to EOM, the only place the sender can be
+//                     changed; other mail need not.
+//   EOM, outbound     SignReturnPath: change the sender to the signed return path
 //                     (SignSenders).
 //   EOM, bounce       LimitBounceBeforeParse: the claimed domain's bucket,
 //                     for bounces without a valid tag; then, after parsing,

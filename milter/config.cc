@@ -442,7 +442,7 @@ const ConfigKey kKeys[] = {
      "docs/security.md.",
      &SetString<&Config::return_path_keys>},
     {"SignSenders", "list", "", "",
-     "Envelope senders of outbound mail whose return path is signed (smfi_chgfrom), as "
+     "Envelope senders of outbound mail whose return path is signed (at end of message), as "
      "case-insensitive globs like BounceAddresses: *@example.com, news@example.org. A message "
      "with one recipient gets ReturnPathPrefix+TAG+local=domain@domain (VERP), one with "
      "several recipients prvs=TAG=local@domain. The MTA must accept mail to those addresses "

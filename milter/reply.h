@@ -13,7 +13,7 @@
 
 namespace bm {
 
-// What a callback answers. The trampolines map it to SMFIS_*.
+// What a handler answers. FilterConnection maps it to a milter reply.
 enum class Verdict { kContinue, kAccept, kReject, kTempfail, kDiscard };
 std::string_view VerdictName(Verdict v);
 
