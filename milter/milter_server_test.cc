@@ -5,13 +5,17 @@
 // connections.
 #include "milter/milter_server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -29,13 +33,26 @@ using std::chrono::milliseconds;
 class Client {
  public:
   explicit Client(const std::string& path) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << path;
-    const timeval timeout{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    Connect(reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  }
+  // Over TCP to a loopback address.
+  Client(int family, const char* ip, int port) {
+    sockaddr_storage addr{};
+    if (family == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+      in->sin_family = AF_INET;
+      in->sin_port = htons(static_cast<std::uint16_t>(port));
+      inet_pton(AF_INET, ip, &in->sin_addr);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(static_cast<std::uint16_t>(port));
+      inet_pton(AF_INET6, ip, &in6->sin6_addr);
+    }
+    Connect(reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   }
   ~Client() { close(fd_); }
 
@@ -67,6 +84,12 @@ class Client {
     char byte;
     return recv(fd_, &byte, 1, 0) == 0;
   }
+  void Connect(const sockaddr* addr, socklen_t size) {
+    fd_ = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_EQ(connect(fd_, addr, size), 0) << std::strerror(errno);
+    const timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
   void SetReadTimeout(int ms) {
     const timeval timeout{ms / 1000, (ms % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -90,9 +113,10 @@ class MilterServerTest : public FilterFixture {
 
   std::string SocketPath() const { return (dir_ / "milter.sock").string(); }
 
-  void Start(PacketHandlerFactory factory, std::size_t max_connections = 512) {
+  void Start(PacketHandlerFactory factory, std::size_t max_connections = 512,
+             std::string socket = "") {
     MilterServerOptions options;
-    options.socket = "unix:" + SocketPath();
+    options.socket = socket.empty() ? "unix:" + SocketPath() : socket;
     options.max_connections = max_connections;
     options.timeout_seconds = 30;
     Result<std::unique_ptr<MilterServer>> server = MilterServer::Listen(options, factory);
@@ -100,12 +124,18 @@ class MilterServerTest : public FilterFixture {
     server_ = std::move(*server);
     run_ = std::async(std::launch::async, [this] { EXPECT_TRUE(server_->Run().ok()); });
   }
-  void StartFilter(std::size_t max_connections = 512) {
+  void StartFilter(std::size_t max_connections = 512, std::string socket = "") {
     Start(
         [this]() -> std::unique_ptr<PacketHandler> {
           return std::make_unique<FilterConnection>(*filter_);
         },
-        max_connections);
+        max_connections, std::move(socket));
+  }
+  void StopServer() {
+    server_->Stop();
+    run_.wait();
+    ASSERT_TRUE(server_->Drain(milliseconds(1000)));
+    server_.reset();
   }
 
   std::unique_ptr<MilterServer> server_;
@@ -184,12 +214,57 @@ TEST_F(MilterServerTest, MalformedOrOversizedPacketClosesOnlyItsConnection) {
   EXPECT_EQ(good.Read().command, 'c');
 }
 
+// A free TCP port on a loopback address (bound to port 0, then released);
+// 0 when the address family is not available.
+int FreePort(int family) {
+  const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage addr{};
+  socklen_t size = sizeof addr;
+  addr.ss_family = static_cast<sa_family_t>(family);
+  if (family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&addr)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    size = sizeof(sockaddr_in);
+  } else {
+    reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr = in6addr_loopback;
+    size = sizeof(sockaddr_in6);
+  }
+  int port = 0;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
+    port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port
+                                   : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+TEST_F(MilterServerTest, ListensOnEveryInetForm) {
+  struct Form {
+    int family;
+    const char* host;  // after the port
+    const char* ip;    // to connect to
+  };
+  for (const Form& form : {Form{AF_INET, "@127.0.0.1", "127.0.0.1"},
+                           Form{AF_INET, "@localhost", "127.0.0.1"}, Form{AF_INET, "", "127.0.0.1"},
+                           Form{AF_INET6, "@[::1]", "::1"}, Form{AF_INET6, "@::1", "::1"}}) {
+    const int port = FreePort(form.family);
+    if (port == 0) continue;  // no IPv6 here
+    const std::string spec =
+        std::string(form.family == AF_INET ? "inet:" : "inet6:") + std::to_string(port) + form.host;
+    SCOPED_TRACE(spec);
+    StartFilter(512, spec);
+    {
+      Client mta(form.family, form.ip, port);
+      mta.Send(Optneg() + Connect4("client.test", "203.0.113.9") + Mail("<>"));
+      EXPECT_EQ(mta.Read(2), "Oc");
+    }
+    StopServer();
+  }
+}
+
 TEST_F(MilterServerTest, RemovesAStaleSocketButNotAFile) {
   StartFilter();
-  server_->Stop();
-  run_.wait();
-  ASSERT_TRUE(server_->Drain(milliseconds(1000)));
-  server_.reset();
+  StopServer();
   // The socket file is still there (the daemon removes it at exit): a new
   // server takes its place.
   struct stat st;
