@@ -133,6 +133,7 @@ MilterServer::~MilterServer() {
     work_cv_.notify_all();
   }
   for (std::thread& t : workers_) t.join();
+  for (std::thread& t : ended_) t.join();
   // Run() closes the listener; it may never have run.
   if (listen_fd_ >= 0) close(listen_fd_);
   close(wake_fd_);
@@ -201,41 +202,60 @@ Status MilterServer::Run() {
 }
 
 void MilterServer::Dispatch(int fd) {
-  std::unique_lock lock(mu_);
-  if (stopping_) {
-    close(fd);
-    return;
+  std::list<std::thread> ended;
+  {
+    std::unique_lock lock(mu_);
+    ended.swap(ended_);
+    if (stopping_) {
+      close(fd);
+    } else {
+      queue_.push_back(fd);
+      ++connections_;
+      if (queue_.size() <= idle_workers_) {
+        work_cv_.notify_one();
+      } else {
+        StartWorker();
+      }
+    }
   }
-  queue_.push_back(fd);
-  ++connections_;
-  if (queue_.size() <= idle_workers_) {
-    work_cv_.notify_one();
-    return;
-  }
+  // Out of the lock; these threads have left WorkerLoop() and only exit.
+  for (std::thread& t : ended) t.join();
+}
+
+void MilterServer::StartWorker() {
+  const auto self = workers_.emplace(workers_.end());
   try {
-    workers_.emplace_back([this] { WorkerLoop(); });
+    // The new thread waits for mu_, held here, before it uses `self`.
+    *self = std::thread([this, self] { WorkerLoop(self); });
   } catch (const std::exception& e) {
+    workers_.erase(self);
     // Served later by a worker that finishes its connection, if any.
     spdlog::error("cannot start a milter worker thread: {}", e.what());
     if (workers_.empty()) {
+      close(queue_.back());
       queue_.pop_back();
       --connections_;
-      close(fd);
     }
   }
 }
 
-void MilterServer::WorkerLoop() {
+void MilterServer::WorkerLoop(std::list<std::thread>::iterator self) {
   for (;;) {
     int fd;
     {
       std::unique_lock lock(mu_);
-      while (queue_.empty() && !stopping_) {
+      bool expired = false;
+      while (queue_.empty() && !stopping_ && !expired) {
         ++idle_workers_;
-        work_cv_.wait(lock);
+        expired = work_cv_.wait_for(lock, options_.idle_worker_lifetime) == std::cv_status::timeout;
         --idle_workers_;
       }
-      if (queue_.empty()) return;  // stopping, nothing left to close
+      if (queue_.empty()) {
+        // Stopping (the destructor joins it), or idle too long: joined by
+        // the acceptor at its next connection.
+        if (!stopping_) ended_.splice(ended_.end(), workers_, self);
+        return;
+      }
       fd = queue_.front();
       queue_.pop_front();
       serving_.insert(fd);
@@ -330,6 +350,11 @@ void MilterServer::Serve(int fd) {
     }
     end += static_cast<std::size_t>(n);
   }
+}
+
+std::size_t MilterServer::WorkerCount() {
+  std::lock_guard lock(mu_);
+  return workers_.size();
 }
 
 bool MilterServer::Drain(std::chrono::milliseconds timeout) {

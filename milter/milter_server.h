@@ -7,7 +7,9 @@
 // worker. A worker serves one connection at a time, from negotiation to
 // close, with blocking reads through a buffer (one read() takes every packet
 // already sent; no poll per packet), and then waits for the next accepted
-// connection: workers are started on demand and reused. At most
+// connection: workers are started on demand and reused, and one left idle
+// for idle_worker_lifetime ends (with it its per-thread caches, such as the
+// store's domain cache and LMDB reader slot). At most
 // max_connections are served at once; beyond that the acceptor stops
 // accepting (logged) and new connections wait in the listen backlog.
 // timeout_seconds bounds every read and write (SO_RCVTIMEO/SO_SNDTIMEO): an
@@ -30,6 +32,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -62,6 +65,7 @@ struct MilterServerOptions {
   int backlog = 128;
   int timeout_seconds = 300;
   std::size_t max_connections = 512;
+  std::chrono::milliseconds idle_worker_lifetime = std::chrono::seconds(60);
 };
 
 class MilterServer {
@@ -87,9 +91,13 @@ class MilterServer {
   // that waits for signals, not from a handler.
   void Stop();
 
-  // After Stop(): waits until every connection is closed and its handler
-  // destroyed, at most `timeout`. True when none is left.
+  // Waits until every connection is closed and its handler destroyed, at
+  // most `timeout`; after Stop(), until the server has stopped serving. True
+  // when none is left.
   bool Drain(std::chrono::milliseconds timeout);
+
+  // Worker threads started and not ended (for tests and logs).
+  std::size_t WorkerCount();
 
  private:
   MilterServer(int listen_fd, int wake_fd, const MilterServerOptions& options,
@@ -97,7 +105,9 @@ class MilterServer {
 
   // Queues an accepted connection for a worker, starting one when none is idle.
   void Dispatch(int fd);
-  void WorkerLoop();
+  // REQUIRES: mu_ held.
+  void StartWorker();
+  void WorkerLoop(std::list<std::thread>::iterator self);
   void Serve(int fd);
   void Close(int fd);
 
@@ -114,7 +124,8 @@ class MilterServer {
   std::set<int> serving_;              // taken by a worker, not yet closed
   std::size_t connections_ = 0;        // queued + serving
   std::size_t idle_workers_ = 0;
-  std::vector<std::thread> workers_;
+  std::list<std::thread> workers_;
+  std::list<std::thread> ended_;  // left WorkerLoop(); joined by the acceptor
 };
 
 }  // namespace bm

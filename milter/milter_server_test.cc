@@ -114,8 +114,10 @@ class MilterServerTest : public FilterFixture {
   std::string SocketPath() const { return (dir_ / "milter.sock").string(); }
 
   void Start(PacketHandlerFactory factory, std::size_t max_connections = 512,
-             std::string socket = "") {
+             std::string socket = "",
+             milliseconds idle_worker_lifetime = std::chrono::seconds(60)) {
     MilterServerOptions options;
+    options.idle_worker_lifetime = idle_worker_lifetime;
     options.socket = socket.empty() ? "unix:" + SocketPath() : socket;
     options.max_connections = max_connections;
     options.timeout_seconds = 30;
@@ -295,6 +297,41 @@ TEST_F(MilterServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
   first.reset();
   second.SetReadTimeout(10000);
   EXPECT_EQ(second.Read().command, 'O');
+}
+
+TEST_F(MilterServerTest, WorkersAreReusedAndEndWhenIdle) {
+  Start(
+      [this]() -> std::unique_ptr<PacketHandler> {
+        return std::make_unique<FilterConnection>(*filter_);
+      },
+      512, "", milliseconds(300));
+  {
+    Client a(SocketPath()), b(SocketPath()), c(SocketPath());
+    for (Client* mta : {&a, &b, &c}) {
+      mta->Send(Optneg());
+      EXPECT_EQ(mta->Read().command, 'O');
+    }
+    EXPECT_EQ(server_->WorkerCount(), 3u);
+  }
+  // One connection after another: idle workers serve them (a worker that is
+  // between closing a connection and waiting for the next may miss one).
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(server_->Drain(std::chrono::seconds(10)));
+    Client mta(SocketPath());
+    mta.Send(Optneg());
+    EXPECT_EQ(mta.Read().command, 'O');
+  }
+  EXPECT_LT(server_->WorkerCount(), 8u);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server_->WorkerCount() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(server_->WorkerCount(), 0u);
+  // A new connection starts a new worker (and the ended ones are joined).
+  Client mta(SocketPath());
+  mta.Send(Optneg());
+  EXPECT_EQ(mta.Read().command, 'O');
+  EXPECT_EQ(server_->WorkerCount(), 1u);
 }
 
 // A handler that blocks in its first packet until released.
