@@ -378,8 +378,8 @@ const ConfigKey kKeys[] = {
     {"MaxConnections", "integer", "512", "1 to 1000",
      "MTA connections served at once. Postfix opens one per SMTP session and per submission "
      "through sendmail(1) or pickup; each is served by a thread of its own, kept for the next "
-     "connection when it closes (and with it one of the store's 1024 LMDB reader slots, "
-     "hence the bound). Beyond the limit the daemon accepts no more (a warning is logged): new "
+     "connection when it closes and ended after a minute without one (a thread holds one of "
+     "the store's 1024 LMDB reader slots, hence the bound). Beyond the limit the daemon accepts no more (a warning is logged): new "
      "connections wait in the listen backlog until one closes, or the MTA gives up after its "
      "connect timeout and applies its default action.",
      &SetSize<&Config::max_connections, 1, 1000>, kNeedsRestart},
