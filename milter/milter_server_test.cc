@@ -264,6 +264,27 @@ TEST_F(MilterServerTest, ListensOnEveryInetForm) {
   }
 }
 
+// Postfix writes a macro packet and then a command, with Nagle's algorithm
+// on: the command waits for the acknowledgement of the macros unless the
+// server sends it at once. 20 such exchanges take about 20 delayed-ACK
+// timeouts (40 ms each) otherwise.
+TEST_F(MilterServerTest, TcpCommandAfterAPacketWithoutReplyIsNotDelayed) {
+  const int port = FreePort(AF_INET);
+  ASSERT_NE(port, 0);
+  StartFilter(512, "inet:" + std::to_string(port) + "@127.0.0.1");
+  Client mta(AF_INET, "127.0.0.1", port);
+  mta.Send(Optneg() + Connect4("client.test", "203.0.113.9"));
+  EXPECT_EQ(mta.Read().command, 'O');
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    mta.Send(MacroPacket('M', {"{mail_addr}", "a@b.test"}));
+    mta.Send(Mail("<>"));
+    ASSERT_EQ(mta.Read().command, 'c');
+    mta.Send(Packet('A'));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(400));
+}
+
 TEST_F(MilterServerTest, RemovesAStaleSocketButNotAFile) {
   StartFilter();
   StopServer();
