@@ -118,13 +118,18 @@ Result<std::unique_ptr<MilterServer>> MilterServer::Listen(const MilterServerOpt
   FdCloser closer(*fd);
   const int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) return Errno("eventfd");
-  return std::unique_ptr<MilterServer>(
-      new MilterServer(closer.release(), wake_fd, options, std::move(factory)));
+  return std::unique_ptr<MilterServer>(new MilterServer(closer.release(), wake_fd,
+                                                        address->kind != SocketSpec::Kind::kUnix,
+                                                        options, std::move(factory)));
 }
 
-MilterServer::MilterServer(int listen_fd, int wake_fd, const MilterServerOptions& options,
+MilterServer::MilterServer(int listen_fd, int wake_fd, bool tcp, const MilterServerOptions& options,
                            PacketHandlerFactory factory)
-    : listen_fd_(listen_fd), wake_fd_(wake_fd), options_(options), factory_(std::move(factory)) {}
+    : listen_fd_(listen_fd),
+      wake_fd_(wake_fd),
+      tcp_(tcp),
+      options_(options),
+      factory_(std::move(factory)) {}
 
 MilterServer::~MilterServer() {
   Stop();
@@ -287,12 +292,14 @@ void MilterServer::Serve(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   // Over TCP: replies are small and the MTA waits for each, so no Nagle
-  // delay on our side; fails on a unix socket, which needs none of this.
+  // delay on our side.
   const int one = 1;
-  const bool tcp = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+  if (tcp_) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
   std::unique_ptr<PacketHandler> handler = factory_();
-  std::string in(kReadSize, '\0');
+  // Not zeroed: only bytes read are looked at.
+  std::size_t capacity = kReadSize;
+  std::unique_ptr<char[]> in = std::make_unique_for_overwrite<char[]>(capacity);
   std::size_t begin = 0, end = 0;  // unhandled bytes: in[begin, end)
   std::string replies;
   for (;;) {
@@ -301,7 +308,7 @@ void MilterServer::Serve(int fd) {
     while (keep) {
       std::size_t consumed = 0;
       Result<std::optional<milter::Packet>> packet =
-          milter::NextPacket(std::string_view(in).substr(begin, end - begin), &consumed);
+          milter::NextPacket(std::string_view(in.get() + begin, end - begin), &consumed);
       if (!packet.ok()) {
         spdlog::warn("closing milter connection: {}", packet.status().ToString());
         keep = false;
@@ -329,19 +336,22 @@ void MilterServer::Serve(int fd) {
     if (begin == end) {
       begin = end = 0;
     } else if (begin > 0) {
-      std::memmove(in.data(), in.data() + begin, end - begin);
+      std::memmove(in.get(), in.get() + begin, end - begin);
       end -= begin;
       begin = 0;
     }
-    if (end == in.size()) {
-      in.resize(std::min<std::size_t>(2 * in.size(), milter::kMaxPacketSize + 4));
+    if (end == capacity) {
+      capacity = std::min<std::size_t>(2 * capacity, milter::kMaxPacketSize + 4);
+      std::unique_ptr<char[]> larger = std::make_unique_for_overwrite<char[]>(capacity);
+      std::memcpy(larger.get(), in.get(), end);
+      in = std::move(larger);
     }
-    const ssize_t n = read(fd, in.data() + end, in.size() - end);
+    const ssize_t n = read(fd, in.get() + end, capacity - end);
     // The MTA writes a command that gets no reply (macros, a header) and
     // then the next one, which its Nagle algorithm holds back until the first
     // is acknowledged: acknowledge at once rather than after the delayed-ACK
     // timeout. Linux leaves quick-ack mode on its own, hence after each read.
-    if (tcp && n > 0) setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    if (tcp_ && n > 0) setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) return;  // the MTA closed, or Stop()
     if (n < 0) {

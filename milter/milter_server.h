@@ -100,7 +100,7 @@ class MilterServer {
   std::size_t WorkerCount();
 
  private:
-  MilterServer(int listen_fd, int wake_fd, const MilterServerOptions& options,
+  MilterServer(int listen_fd, int wake_fd, bool tcp, const MilterServerOptions& options,
                PacketHandlerFactory factory);
 
   // Queues an accepted connection for a worker, starting one when none is idle.
@@ -113,6 +113,7 @@ class MilterServer {
 
   int listen_fd_;      // -1 once Run() has closed it
   const int wake_fd_;  // eventfd, readable after Stop()
+  const bool tcp_;     // inet or inet6, not unix
   const MilterServerOptions options_;
   const PacketHandlerFactory factory_;
 
