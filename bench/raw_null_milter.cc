@@ -6,12 +6,10 @@
 // and how much is the milter protocol itself, i.e. Postfix's side and the
 // round trips, which no milter implementation can avoid.
 //
-// It speaks only what Postfix sends to a milter negotiating null_milter's
-// steps (see null_milter.cc); anything else closes the connection. Not a
-// basis for a real milter: no timeouts, no limits beyond a packet size cap.
+// Its answers are bench/null_answers.h's. Not a basis for a real milter: no
+// timeouts, no limits beyond a packet size cap.
 //
 // usage: raw_null_milter unix:/path [data]
-#include <libmilter/mfdef.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -27,6 +25,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "bench/null_answers.h"
+
 namespace {
 
 constexpr std::uint32_t kMaxPacket = 1 << 20;
@@ -38,56 +38,10 @@ struct Connection {
   std::string out;  // replies of one read, written together
 };
 
-void AppendReply(std::string& out, char command, std::string_view data = {}) {
-  const std::uint32_t size = htonl(static_cast<std::uint32_t>(data.size() + 1));
-  out.append(reinterpret_cast<const char*>(&size), 4);
-  out.push_back(command);
-  out.append(data);
-}
-
 std::uint32_t ReadBe32(const char* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
   return ntohl(v);
-}
-
-// Answers one packet; false = close the connection.
-bool Handle(Connection& c, char command, std::string_view data) {
-  switch (command) {
-    case SMFIC_OPTNEG: {
-      if (data.size() < 12) return false;
-      const std::uint32_t offered_steps = ReadBe32(data.data() + 8);
-      const std::uint32_t steps =
-          offered_steps & (SMFIP_NOHELO | (accept_at_data ? 0 : SMFIP_NODATA) | SMFIP_NOUNKNOWN |
-                           SMFIP_NR_HDR | SMFIP_NR_CONN);
-      std::uint32_t reply[3] = {htonl(SMFI_PROT_VERSION), htonl(0), htonl(steps)};
-      AppendReply(c.out, SMFIC_OPTNEG,
-                  std::string_view(reinterpret_cast<const char*>(reply), sizeof reply));
-      return true;
-    }
-    case SMFIC_MACRO:
-    case SMFIC_CONNECT:  // SMFIP_NR_CONN
-    case SMFIC_HEADER:   // SMFIP_NR_HDR
-    case SMFIC_ABORT:
-    case SMFIC_QUIT_NC:
-      return true;
-    case SMFIC_MAIL:
-    case SMFIC_RCPT:
-    case SMFIC_HELO:
-    case SMFIC_UNKNOWN:
-    case SMFIC_BODY:
-      AppendReply(c.out, SMFIR_CONTINUE);
-      return true;
-    case SMFIC_DATA:
-      AppendReply(c.out, accept_at_data ? SMFIR_ACCEPT : SMFIR_CONTINUE);
-      return true;
-    case SMFIC_EOH:
-    case SMFIC_BODYEOB:
-      AppendReply(c.out, SMFIR_ACCEPT);
-      return true;
-    default:  // SMFIC_QUIT and anything unexpected
-      return false;
-  }
 }
 
 // Reads what is there, answers every complete packet; false = close.
@@ -102,7 +56,8 @@ bool Serve(Connection& c) {
     const std::uint32_t size = ReadBe32(c.in.data() + pos);
     if (size == 0 || size > kMaxPacket) return false;
     if (c.in.size() - pos - 4 < size) break;
-    const bool keep = Handle(c, c.in[pos + 4], std::string_view(c.in).substr(pos + 5, size - 1));
+    const bool keep = bm::AnswerLikeNullMilter(
+        c.in[pos + 4], std::string_view(c.in).substr(pos + 5, size - 1), accept_at_data, &c.out);
     pos += 4 + size;
     if (!keep) return false;
   }
