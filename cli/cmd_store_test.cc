@@ -15,6 +15,7 @@
 #include "cli/bouncectl_test_runner.h"
 #include "cli/commands.h"
 #include "store/crm_format.h"
+#include "store/lmdb.h"
 #include "store/policy.h"
 #include "store/store_test_util.h"
 
@@ -280,6 +281,54 @@ TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
   r = Run("stats --bogus");
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_EQ(r.output, "bouncectl stats: unknown option --bogus; see bouncectl stats --help\n");
+}
+
+// A store left by schema 2 programs is read as it is by the read commands
+// and upgraded by the first writing one, which says so on standard error
+// only; any other schema is refused (docs/store.md, UPGRADING).
+TEST_F(BouncectlStoreTest, Schema2StoreIsReadAsItIsAndUpgradedByTheFirstWrite) {
+  ASSERT_EQ(Run("suppress --reason manual gone@example.com").status, 0);
+  const std::string path = dir_.Sub("db");
+  auto schema = [&](const char* set) {
+    lmdb::Env env;
+    EXPECT_TRUE(env.Open(path, std::size_t{64} << 20, 16, 16, /*read_only=*/false).ok());
+    lmdb::Txn txn;
+    EXPECT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi meta;
+    EXPECT_EQ(lmdb::OpenDbi(txn, "meta", false, &meta), 0);
+    if (set != nullptr) {
+      EXPECT_EQ(txn.Put(meta, "schema", set), 0);
+    }
+    std::string_view value;
+    EXPECT_EQ(txn.Get(meta, "schema", &value), 0);
+    std::string now(value);
+    EXPECT_EQ(txn.Commit(), 0);
+    return now;
+  };
+
+  schema("2");
+  EXPECT_EQ(Run("check -q gone@example.com").status, kExitFound);
+  EXPECT_EQ(Run("verify-store").status, kExitOk);
+  EXPECT_EQ(schema(nullptr), "2");
+  CommandResult expire = RunBouncectl("expire --json " + Db(), /*with_stderr=*/false);
+  EXPECT_EQ(expire.status, kExitOk);
+  EXPECT_EQ(expire.output, "{\"lifted\":0}\n");
+  EXPECT_EQ(schema(nullptr), "3");
+  schema("2");
+  expire = Run("expire");
+  EXPECT_NE(expire.output.find("upgraded from schema 2 to 3"), std::string::npos) << expire.output;
+  EXPECT_EQ(Run("check -q gone@example.com").status, kExitFound);
+
+  schema("9");
+  for (const char* command : {"stats", "expire"}) {
+    CommandResult refused = Run(command);
+    EXPECT_EQ(refused.status, kExitError);
+    EXPECT_NE(refused.output.find(std::string("bouncectl ") + command + ": corruption: store " +
+                                  path + " has schema '9', this program reads schema '3'"),
+              std::string::npos)
+        << refused.output;
+  }
+  EXPECT_EQ(schema(nullptr), "9");
 }
 
 // Every command takes --help (0, on standard output) and reports a bad

@@ -124,8 +124,11 @@ struct VerifyReport {
 class Store {
  public:
   // Opens (creating if needed) the store at options.path and starts the
-  // writer thread. Errors: kInvalidArgument (bad options), kIOError (cannot
-  // create/open), kCorruption (a newer or foreign schema).
+  // writer thread. A schema 2 store is upgraded to schema 3 in the opening
+  // transaction when opened with write access, and read as it is when
+  // opened read-only (docs/store.md, UPGRADING). Errors: kInvalidArgument
+  // (bad options), kIOError (cannot create/open), kCorruption (any other
+  // schema: older, newer or foreign).
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   // Stops the writer after committing everything queued.
   ~Store();

@@ -34,7 +34,7 @@ struct Dbis {
   MDB_dbi expiry;       // be64 suppressed_until + AddressKey -> "" (temporary suppressions)
   MDB_dbi sent;         // message-id -> SentEntry
   MDB_dbi sent_expiry;  // be64 expires + message-id -> ""
-  MDB_dbi meta;         // "schema" -> "2", "next_seq" -> be64, "domain_gen" (domain_cache.h)
+  MDB_dbi meta;         // "schema" -> "3", "next_seq" -> be64, "domain_gen" (domain_cache.h)
 };
 
 // The dictionaries read inside any transaction, remembering the last domain

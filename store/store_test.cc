@@ -312,7 +312,6 @@ TEST_F(StoreTest, SharedDiagnosticsComeBackWithTheirOwnAddress) {
   ExpectConsistent();
 }
 
-// A schema 1 store (full addresses as keys) is refused, and left as it was.
 TEST_F(StoreTest, ExpiryDropsIndexEntriesThatMatchNoRecord) {
   for (int i = 0; i < 3; ++i) Rec({Bounce("full@example.com", "mailboxfull", false, kT0 + i * kDay)});
   const std::int64_t until = kT0 + 2 * kDay + 14 * kDay;
@@ -340,6 +339,8 @@ TEST_F(StoreTest, ExpiryDropsIndexEntriesThatMatchNoRecord) {
   ExpectConsistent();
 }
 
+// A schema 1 store (full addresses as keys) is refused, and left as it was.
+// store_schema_test.cc covers the other versions.
 TEST_F(StoreTest, OlderSchemaIsRefusedUntouched) {
   store_.reset();
   const std::string path = dir_.Sub("old");
