@@ -228,16 +228,20 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
   const std::string queue = QueueId(mta);
   const std::string host = Lower(mta.Macro("j").value_or(""));
   if (queue.empty() || host.empty()) {
-    // Called once per message: the warning is too. End of headers then
-    // records the Message-ID entry instead.
-    LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
-                {{"sender", m.sender},
-                 {"missing", queue.empty() ? "i" : "j"},
-                 {"fix", queue.empty()
-                             ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
-                             : "pass the host name at connect (Postfix: milter_connect_macros "
-                               "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
-                 {"fallback", "message-id"}});
+    // End of headers then records the Message-ID entry instead. The MTA
+    // passes the same macros for every message of a connection: one warning
+    // per connection, not one per message.
+    if (!c.queue_id_unavailable_logged) {
+      c.queue_id_unavailable_logged = true;
+      LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
+                  {{"sender", m.sender},
+                   {"missing", queue.empty() ? "i" : "j"},
+                   {"fix", queue.empty()
+                               ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
+                               : "pass the host name at connect (Postfix: milter_connect_macros "
+                                 "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
+                   {"fallback", "message-id"}});
+    }
     return false;
   }
   RecordLedger(config, mta, store, QueueIdLedgerKey(queue + "@" + host), m.recipients, now);

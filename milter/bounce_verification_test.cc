@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <memory>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "auth/return_path.h"
 #include "auth/test_util.h"
@@ -69,6 +72,37 @@ std::string Plain(const std::string& message_id) {
   return "From: news@example.com\r\nTo: someone\r\nMessage-ID: <" + message_id +
          ">\r\nSubject: hi\r\n\r\nhello\r\n";
 }
+
+// The log lines written while it lives (the decision log goes through
+// spdlog's default logger).
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_);
+    sink->set_pattern("%v");
+    auto logger = std::make_shared<spdlog::logger>("capture", std::move(sink));
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::string Text() const { return lines_.str(); }
+  std::size_t Count(std::string_view what) const {
+    const std::string text = Text();
+    std::size_t n = 0;
+    for (std::size_t pos = text.find(what); pos != std::string::npos;
+         pos = text.find(what, pos + what.size())) {
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream lines_;
+};
 
 struct Outcome {
   Verdict rcpt = Verdict::kContinue;  // the first refused RCPT, or continue
@@ -269,6 +303,24 @@ TEST_F(BounceVerificationTest, QueueIdLedgerWithoutTheMacrosFallsBackToTheMessag
     EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone}) << missing;
   }
   EXPECT_EQ(Ledger(" queue-id:4Fq7Xy1Abc@out.example.com"), std::nullopt);
+}
+
+TEST_F(BounceVerificationTest, QueueIdUnavailableIsLoggedOncePerConnection) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  data_macros_.erase("i");
+  LogCapture log;
+  auto c = Connect("127.0.0.1");
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "q6-" + std::to_string(i) + "@elsewhere.test";
+    Send(*c, "alice@elsewhere.test", {kGone}, Plain(id));
+    EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone});  // each one still recorded
+  }
+  EXPECT_EQ(log.Count("ledger-queue-id-unavailable"), 1u) << log.Text();
+  EXPECT_EQ(log.Count("missing=i"), 1u) << log.Text();
+  // A new connection may have other macros: it says so again.
+  Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("q6-3@elsewhere.test"));
+  EXPECT_EQ(log.Count("ledger-queue-id-unavailable"), 2u) << log.Text();
 }
 
 TEST_F(BounceVerificationTest, ConnectionNegotiatedWithoutDataRecordsTheMessageId) {
