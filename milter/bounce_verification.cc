@@ -199,14 +199,31 @@ void RecordLedger(const Config& config, MtaSession& mta, StoreAccess& store,
 // Ledger key of a queue id: QUEUEID@HOST behind a prefix that begins with a
 // space, which no Message-ID key can (BareMessageId trims), so an outbound
 // Message-ID can never name, nor overwrite, a queue-id entry.
+constexpr std::string_view kQueueIdKeyPrefix = " queue-id:";
+
 std::string QueueIdLedgerKey(std::string_view queue_id_at_host) {
-  return " queue-id:" + std::string(queue_id_at_host);
+  return std::string(kQueueIdKeyPrefix) + std::string(queue_id_at_host);
 }
 
 // Bottom-most Received fields of a returned message whose queue ids are tried
 // against the ledger: ours is one of the first hops of the original message.
 // Few, so that one forged report cannot try many guesses.
 constexpr std::size_t kReceivedIdsTried = 2;
+
+// The ledger keys of a returned message: its Message-ID; with SentLedger
+// queue-id, then the queue ids of its bottom-most Received fields.
+std::vector<std::string> LedgerKeys(const Config& config, const BounceReport& report) {
+  std::vector<std::string> keys;
+  if (!report.original.message_id.empty()) keys.push_back(report.original.message_id);
+  if (config.sent_ledger == SentLedger::kQueueId) {
+    const std::vector<std::string>& ids = report.original.received_ids;
+    for (std::size_t i = ids.size() > kReceivedIdsTried ? ids.size() - kReceivedIdsTried : 0;
+         i < ids.size(); ++i) {
+      keys.push_back(QueueIdLedgerKey(ids[i]));
+    }
+  }
+  return keys;
+}
 
 bool OutboundToLedger(const MessageContext& m) {
   return m.outbound && !m.IsBounceCandidate() && !m.recipients.empty();
@@ -313,19 +330,21 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
   const EnvelopeCheck envelope =
       policy.verifier->CheckEnvelope(c.message.recipients, WallTime(now));
   std::optional<std::vector<std::string>> ledger;
-  if (envelope.evidence != Evidence::kVerpTag) {
-    // The Message-ID entry first; with SentLedger queue-id, then the queue
-    // ids of the bottom-most returned Received fields.
-    std::vector<std::string> keys;
-    if (!report.original.message_id.empty()) keys.push_back(report.original.message_id);
-    if (config.sent_ledger == SentLedger::kQueueId) {
-      const std::vector<std::string>& ids = report.original.received_ids;
-      for (std::size_t i = ids.size() > kReceivedIdsTried ? ids.size() - kReceivedIdsTried : 0;
-           i < ids.size(); ++i) {
-        keys.push_back(QueueIdLedgerKey(ids[i]));
-      }
-    }
-    Result<std::optional<std::vector<std::string>>> sent = store.LookupSent(keys, now);
+  std::string_view ledger_key = "none";  // which key found the entry given to the verifier
+  // A valid VERP tag, or a bad tag, decides without the ledger.
+  if (envelope.evidence != Evidence::kVerpTag && envelope.verdict != Trust::kForged) {
+    const std::vector<std::string> keys = LedgerKeys(config, report);
+    // How many of the report's recipients an entry would verify, matched
+    // as the verdict itself matches them.
+    auto verified_by = [&](const std::vector<std::string>& entry) {
+      const std::vector<VerifiedRecipient> all =
+          policy.verifier->Verify(envelope, report, entry).recipients;
+      return std::count_if(all.begin(), all.end(), [](const VerifiedRecipient& r) {
+        return r.verdict == Trust::kVerified;
+      });
+    };
+    Result<StoreAccess::SentEntries> sent = store.LookupSent(
+        keys, now, [&](const std::vector<std::string>& entry) { return verified_by(entry) > 0; });
     if (!sent.ok()) {
       LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
                   {{"queue", queue}, {"error", sent.status().ToString()},
@@ -334,7 +353,19 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
       out.verdict = Verdict::kTempfail;
       return out;
     }
-    ledger = std::move(*sent);
+    // Several keys may find entries (a Message-ID reused by another message,
+    // say): the entry that lists the most of the report's recipients is the
+    // message that bounced; on a tie, the first key's.
+    std::ptrdiff_t best = -1;
+    for (std::size_t i = 0; i < sent->size(); ++i) {
+      const std::optional<std::vector<std::string>>& entry = (*sent)[i];
+      if (!entry) continue;
+      if (const std::ptrdiff_t listed = verified_by(*entry); listed > best) {
+        best = listed;
+        ledger = *entry;
+        ledger_key = keys[i].starts_with(kQueueIdKeyPrefix) ? "queue-id" : "message-id";
+      }
+    }
   }
   const Verification v = policy.verifier->Verify(envelope, report, ledger);
   out.report = report;
@@ -358,6 +389,7 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
                {"client", ClientKey(c)},
                {"trust", std::string(TrustName(v.verdict))},
                {"evidence", std::string(EvidenceName(v.evidence))},
+               {"ledger", std::string(ledger_key)},
                {"recorded", std::to_string(out.report.recipients.size())},
                {"named", std::to_string(v.recipients.size())},
                {"detail", v.detail}});

@@ -25,9 +25,12 @@
 //                     (SignSenders).
 //   EOM, bounce       LimitBounceBeforeParse: the claimed domain's bucket,
 //                     for bounces without a valid tag; then, after parsing,
-//                     VerifyBounce: the recipients to record; the others are
-//                     logged ("inbound-unverified", "inbound-forged"); a 550
-//                     for forged bounces with ForgedBounces reject.
+//                     VerifyBounce: of the ledger entries its Message-ID and
+//                     (SentLedger queue-id) returned Received queue ids find,
+//                     the one that lists the most of the report's recipients;
+//                     the recipients to record; the others are logged
+//                     ("inbound-unverified", "inbound-forged"); a 550 for
+//                     forged bounces with ForgedBounces reject.
 //
 // Thread safety: BounceRateLimits is shared by all connections and is
 // thread-safe; the functions touch only the connection they are given.

@@ -194,9 +194,9 @@ class BounceVerificationTest : public ::testing::Test {
   }
 
   std::optional<std::vector<std::string>> Ledger(const std::string& key) {
-    Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent({key}, now_);
+    Result<StoreAccess::SentEntries> sent = store_->LookupSent({key}, now_);
     EXPECT_TRUE(sent.ok()) << sent.status().ToString();
-    return sent.ok() ? *sent : std::nullopt;
+    return sent.ok() ? sent->at(0) : std::nullopt;
   }
 
   static GMimeLibrary* gmime_;
@@ -223,10 +223,7 @@ TEST_F(BounceVerificationTest, OutboundSingleRecipientGetsVerpReturnPathAndLedge
   EXPECT_EQ(out.eoh, Verdict::kContinue);
   EXPECT_EQ(out.eom, Verdict::kAccept);
   EXPECT_EQ(out.mta.new_sender, "<" + Verp(kGone) + ">");
-  Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent({"m1@example.com"}, now_);
-  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
-  ASSERT_TRUE(sent->has_value());
-  EXPECT_EQ(**sent, std::vector<std::string>{kGone});
+  EXPECT_EQ(Ledger("m1@example.com"), std::vector<std::string>{kGone});
 }
 
 TEST_F(BounceVerificationTest, OutboundSeveralRecipientsGetPerMessageReturnPath) {
@@ -244,19 +241,13 @@ TEST_F(BounceVerificationTest, OtherSendersAreNotSignedAndSkipTheBody) {
   EXPECT_EQ(out.eoh, Verdict::kAccept);
   EXPECT_TRUE(out.mta.new_sender.empty());
   // Still in the ledger, recorded at end of headers.
-  Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent({"m3@elsewhere.test"}, now_);
-  ASSERT_TRUE(sent.ok());
-  EXPECT_TRUE(sent->has_value());
+  EXPECT_EQ(Ledger("m3@elsewhere.test"), std::vector<std::string>{kGone});
 }
 
 TEST_F(BounceVerificationTest, LedgerCanBeTurnedOff) {
   Start("SentLedger no\n");
   Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("m7@elsewhere.test"));
-  Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent({"m7@elsewhere.test"}, now_);
-  ASSERT_TRUE(sent.ok());
-  EXPECT_FALSE(sent->has_value());
+  EXPECT_EQ(Ledger("m7@elsewhere.test"), std::nullopt);
 }
 
 TEST_F(BounceVerificationTest, OnlyQueueIdLedgerNegotiatesTheDataStep) {
@@ -384,6 +375,63 @@ TEST_F(BounceVerificationTest, OnlyTheBottomMostReceivedQueueIdsAreTried) {
   EXPECT_FALSE(Suppressed(kGone));
   Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, kOurReceived));
   EXPECT_TRUE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, LongReceivedChainKeepsOurBottomMostField) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  // More hops above ours than the parser looks at (parser/received.h).
+  std::string chain;
+  for (int i = 0; i < 24; ++i) {
+    chain += "Received: by relay" + std::to_string(i) + ".remote.test id R" + std::to_string(i) +
+             "; Mon, 23 Nov 2026\r\n";
+  }
+  Send(*Connect("192.0.2.1"), "", {"alice@elsewhere.test"},
+       DsnReturning(kGone, chain + kOurReceived));
+  EXPECT_TRUE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, InboundTrustNamesTheLedgerKeyThatFoundTheEntry) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  ASSERT_TRUE(store_->RecordSent("m8@elsewhere.test", {kOther}, 86400, now_).ok());
+  LogCapture log;
+  auto c = Connect("192.0.2.1");
+  Send(*c, "", {"alice@elsewhere.test"}, Dsn(kOther, "m8@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=verified evidence=ledger ledger=message-id "), 1u) << log.Text();
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, kOurReceived));
+  EXPECT_EQ(log.Count("trust=verified evidence=ledger ledger=queue-id "), 1u) << log.Text();
+  Send(*c, "", {"alice@elsewhere.test"}, Dsn(kGone, "never-sent@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=unverified evidence=none ledger=none "), 1u) << log.Text();
+  // A VERP tag, or a bad one, decides alone: the ledger is not consulted.
+  Send(*c, "", {Verp(kGone)}, Dsn(kGone, "m8@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=verified evidence=verp-tag ledger=none "), 1u) << log.Text();
+  std::string forged = Verp(kOther);
+  forged[12] = forged[12] == 'a' ? 'b' : 'a';
+  Send(*c, "", {forged}, Dsn(kOther, "m8@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=forged evidence=bad-tag ledger=none "), 1u) << log.Text();
+}
+
+// A Message-ID another message of ours also had, and our Received field:
+// the entry that lists the recipient the report names is the one that
+// bounced, whichever key found it.
+TEST_F(BounceVerificationTest, TheEntryListingTheReportsRecipientWins) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  ASSERT_TRUE(store_->RecordSent("reused@elsewhere.test", {kOther}, 86400, now_).ok());
+  const std::string returned =
+      "Message-ID: <reused@elsewhere.test>\r\n" + std::string(kOurReceived);
+  LogCapture log;
+  auto c = Connect("192.0.2.1");
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, returned));
+  EXPECT_TRUE(Suppressed(kGone));
+  EXPECT_EQ(log.Count("ledger=queue-id "), 1u) << log.Text();
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kOther, returned));
+  EXPECT_TRUE(Suppressed(kOther));
+  EXPECT_EQ(log.Count("ledger=message-id "), 1u) << log.Text();
 }
 
 TEST_F(BounceVerificationTest, BounceToVerpAddressIsVerifiedAndRecorded) {
