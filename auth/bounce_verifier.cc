@@ -183,14 +183,15 @@ Verification BounceVerifier::Verify(
   } else {
     v.detail = "no return-path tag";
   }
-  if (report.original.message_id.empty()) {
-    v.detail += "; no Message-ID returned";
-  } else if (!ledger_recipients) {
-    v.detail += "; Message-ID <" + report.original.message_id + "> not in the ledger";
-  } else {
+  // The entry may have been found by the Message-ID or by a returned queue
+  // id (SentLedger queue-id); the milter's log says which.
+  if (ledger_recipients) {
     v.detail += "; ledger lists " + std::to_string(listed) + " of " +
-                std::to_string(report.recipients.size()) + " recipient(s) of <" +
-                report.original.message_id + ">";
+                std::to_string(report.recipients.size()) + " recipient(s)";
+  } else if (report.original.message_id.empty()) {
+    v.detail += "; no Message-ID returned";
+  } else {
+    v.detail += "; Message-ID <" + report.original.message_id + "> not in the ledger";
   }
   return v;
 }
