@@ -77,8 +77,10 @@ class WriteContext : public DictionaryWriter {
   // Writes rec, moving its expiry-index entry from `before` (nullptr = new).
   Status PutRecord(const AddressRecord* before, const AddressRecord& rec);
   Result<DomainRecord> GetDomain(std::string_view domain);  // empty record (id 0) when absent
-  // Writes d; a new entry (id 0) gets its id here.
-  Status PutDomain(DomainRecord& d);
+  // Writes d; a new entry (id 0) gets its id here. was_suppressed: d's
+  // `suppressed` flag as GetDomain returned it (ignored for a new entry); a
+  // change makes FinishDomainGeneration bump the domain generation.
+  Status PutDomain(DomainRecord& d, bool was_suppressed);
   // Assigns ev.seq and appends it to the log.
   Status AppendEvent(StoredEvent& ev);
   // Bumps the domain generation (store/domain_cache.h) when this transaction

@@ -57,7 +57,7 @@ Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, const PendingSent& sent,
     Result<DomainRecord> d = ctx.GetDomain(domain);
     if (!d.ok()) return d.status();
     d->sent += n;
-    Status s = ctx.PutDomain(*d);
+    Status s = ctx.PutDomain(*d, d->suppressed);  // the flag is unchanged
     if (!s.ok()) return s;
   }
   for (const auto& [message_id, entry] : ledger) {
