@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/ascii.h"
+
 namespace bm {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
-}
 
 bool Names(const RecipientResult& r, std::string_view address) {
   return EqualsIgnoreCase(r.address, address) ||

@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "auth/keyring.h"
+#include "common/ascii.h"
+#include "common/glob.h"
 #include "auth/return_path.h"
 #include "milter/config_values.h"
 #include "milter/decision_log.h"
@@ -34,15 +36,6 @@ RateLimitOptions PerMinute(int rate, int burst, std::size_t keys) {
   return {.per_second = rate / 60.0, .burst = static_cast<double>(burst), .max_keys = keys};
 }
 
-std::string QueueId(MtaSession& mta) { return mta.Macro("i").value_or(""); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return out;
-}
 
 // "<abc@example.com>" -> "abc@example.com", the form in which the parser
 // reports a returned Message-ID, so that ledger keys match.
@@ -61,12 +54,12 @@ std::string FromDomain(std::string_view value) {
   std::size_t at = value.rfind('@');
   if (at == std::string_view::npos) return "";
   std::string_view rest = value.substr(at + 1);
-  return Lower(rest.substr(0, std::min(rest.find_first_of("> \t\r\n,;)"), kMaxDomainBytes)));
+  return ToLowerAscii(rest.substr(0, std::min(rest.find_first_of("> \t\r\n,;)"), kMaxDomainBytes)));
 }
 
 bool SenderIsSigned(const Config& config, std::string_view sender) {
   return std::any_of(config.sign_senders.begin(), config.sign_senders.end(),
-                     [&](const std::string& pattern) { return AddressGlobMatch(pattern, sender); });
+                     [&](const std::string& pattern) { return GlobMatch(pattern, sender); });
 }
 
 // A bounce over a limit: 451 (the sender retries later, so a real bounce is
@@ -173,10 +166,10 @@ void NoteAcceptedRecipient(MessageContext& m, const std::string& recipient,
 }
 
 void NoteHeader(MessageContext& m, std::string_view name, std::string_view value) {
-  if (m.outbound && m.message_id.empty() && config_text::EqualsIgnoreCase(name, "Message-ID")) {
+  if (m.outbound && m.message_id.empty() && EqualsIgnoreCase(name, "Message-ID")) {
     m.message_id = BareMessageId(value);
   } else if (m.IsBounceCandidate() && m.from_domain.empty() &&
-             config_text::EqualsIgnoreCase(name, "From")) {
+             EqualsIgnoreCase(name, "From")) {
     m.from_domain = FromDomain(value);
   }
 }
@@ -243,7 +236,7 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
   if (config.sent_ledger != SentLedger::kQueueId || !OutboundToLedger(m)) return false;
   if (ToBeSigned(policy, m)) return false;  // smfi_chgfrom is allowed at end of message only
   const std::string queue = QueueId(mta);
-  const std::string host = Lower(mta.Macro("j").value_or(""));
+  const std::string host = ToLowerAscii(mta.Macro("j").value_or(""));
   if (queue.empty() || host.empty()) {
     // End of headers then records the Message-ID entry instead. The MTA
     // passes the same macros for every message of a connection: one warning
