@@ -186,7 +186,9 @@ Verification BounceVerifier::Verify(
   } else if (report.original.message_id.empty()) {
     v.detail += "; no Message-ID returned";
   } else {
-    v.detail += "; Message-ID <" + report.original.message_id + "> not in the ledger";
+    // Not "the Message-ID is not in the ledger": with SentLedger queue-id the
+    // returned queue ids were looked up as well.
+    v.detail += "; not in the ledger (Message-ID <" + report.original.message_id + ">)";
   }
   return v;
 }
