@@ -18,8 +18,11 @@
 //    a transaction of its own so that one bad request fails alone.
 //  - CountSent and RecordSent are asynchronous: they queue and return; the
 //    writer commits them with the next transaction, at most
-//    StoreOptions::flush_interval_ms later. A crash may lose those counts or
-//    ledger entries, never a recorded bounce. Flush() waits for them.
+//    StoreOptions::flush_interval_ms later, on their own when every request
+//    of that transaction fails. A crash may lose those counts or ledger
+//    entries, never a recorded bounce. One that cannot be written (a damaged
+//    domain entry) is dropped and logged; it fails no request. Flush() waits
+//    for them.
 // Several processes (the milter and bouncectl) may open the same store at
 // once; LMDB serialises their write transactions.
 //
