@@ -322,8 +322,17 @@ Status ImportInTxn(WriteContext& ctx, const ImportRow& row, std::string_view act
       if (rec.state != AddressState::kSuppressed) enter(AddressState::kSuppressed, 0);
       break;
     case AddressState::kSuppressedTemporary:
-      if (row.until > now && rec.state != AddressState::kSuppressed &&
-          !(rec.state == AddressState::kSuppressedTemporary && rec.suppressed_until >= row.until)) {
+      if (row.until <= now) {
+        // Ran out already: a new record looks as the store's own expiry
+        // would have left it (an export taken before the expiry ran imports
+        // as it would after), like an `active` row that keeps its history.
+        if (!before) {
+          enter(AddressState::kActive, 0);
+          rec.state_since = row.until;
+        }
+      } else if (rec.state != AddressState::kSuppressed &&
+                 !(rec.state == AddressState::kSuppressedTemporary &&
+                   rec.suppressed_until >= row.until)) {
         enter(AddressState::kSuppressedTemporary, row.until);
       }
       break;

@@ -435,6 +435,41 @@ TEST_F(StoreTest, ImportMergesAndNeverLiftsASuppression) {
   EXPECT_NE(s.message().find("row 2"), std::string::npos) << s.message();
 }
 
+// A temporary suppression that ran out before the import is recorded as the
+// store's own expiry would have left it, not as an empty record.
+TEST_F(StoreTest, ImportOfARunOutTemporarySuppressionRecordsItAsExpired) {
+  ImportRow past{"past@example.com", AddressState::kSuppressedTemporary, "mailboxfull",
+                 kT0 - 20 * kDay, kT0 - 5 * kDay, 0, 3, 0, "452 mailbox full"};
+  ASSERT_TRUE(store_->Import({past}, "import:test", kT0).ok());
+  Result<std::optional<AddressRecord>> rec = store_->GetRecord("past@example.com");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->state, AddressState::kActive);
+  EXPECT_EQ((*rec)->source, RecordSource::kImport);
+  EXPECT_EQ((*rec)->reason, "mailboxfull");
+  EXPECT_EQ((*rec)->state_since, kT0 - 5 * kDay);  // when it ran out
+  EXPECT_EQ((*rec)->suppressed_until, 0);
+  EXPECT_EQ((*rec)->first_bounce, kT0 - 20 * kDay);
+  EXPECT_EQ((*rec)->soft_count, 3u);
+  EXPECT_EQ((*rec)->last_diagnostic, "452 mailbox full");
+  EXPECT_FALSE(Look("past@example.com").suppressed);
+  Result<std::vector<StoredEvent>> history = store_->History("past@example.com", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].type, EventType::kImport);
+  // The same row again changes nothing; for a known address it only merges
+  // the counters.
+  ASSERT_TRUE(store_->Import({past}, "import:test", kT0 + 1).ok());
+  EXPECT_EQ(store_->History("past@example.com", 10)->size(), 1u);
+  Rec({Bounce("hard@example.com", "userunknown", true, kT0)});
+  past.address = "hard@example.com";
+  ASSERT_TRUE(store_->Import({past}, "import:test", kT0).ok());
+  rec = store_->GetRecord("hard@example.com");
+  EXPECT_EQ((*rec)->state, AddressState::kSuppressed);
+  EXPECT_EQ((*rec)->reason, "userunknown");
+  EXPECT_EQ((*rec)->soft_count, 3u);
+  ExpectConsistent();
+}
+
 TEST_F(StoreTest, SentLedgerAndCounters) {
   store_->RecordSent("<m1@example.org>", {"A@x.example", "b@y.example"}, 3600, kT0);
   store_->CountSent("X.example", 2);
