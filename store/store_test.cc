@@ -616,6 +616,7 @@ TEST_F(StoreTest, StatsCountByStateReasonAndRecentBounces) {
 
 TEST_F(StoreTest, ReadOnlyOpenSeesDataAndRefusesWrites) {
   Rec({Bounce("ro@example.com", "userunknown", true, kT0)});
+  store_.reset();  // one process may not open the environment twice
   StoreOptions o;
   o.path = dir_.Sub("db");
   o.read_only = true;
