@@ -53,7 +53,7 @@ int RunIngest(const Args& raw) {
   if (args->positional.empty()) return UsageError("ingest", "no PATH given");
   Result<CliConfig> config = LoadCliConfig(*args);
   if (!config.ok()) return Fail("ingest", config.status().ToString());
-  Result<std::shared_ptr<const RuleTable>> rules = config->rules;
+  Result<std::shared_ptr<const RuleTable>> rules = config->Rules();
   if (args->HasValue("--rules")) rules = RuleTable::LoadFileOrDefault(args->Value("--rules"));
   if (!rules.ok()) return Fail("ingest", rules.status().message());
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, *config->config, /*read_only=*/false);

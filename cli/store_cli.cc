@@ -40,9 +40,13 @@ Result<CliConfig> LoadCliConfig(const ParsedArgs& args) {
   }
   Result<std::shared_ptr<const Config>> config = LoadConfigFileOrDefaults(ConfigFileToRead(named));
   if (!config.ok()) return config.status();
-  Result<std::shared_ptr<const RuleTable>> rules = RuleTable::LoadFileOrDefault((*config)->rules_file);
-  if (!rules.ok()) return rules.status();
-  return CliConfig{std::move(*config), std::move(*rules)};
+  CliConfig loaded{std::move(*config), nullptr};
+  if (!loaded.config->rules_file.empty()) {
+    Result<std::shared_ptr<const RuleTable>> rules = RuleTable::LoadFile(loaded.config->rules_file);
+    if (!rules.ok()) return rules.status();
+    loaded.rules_file_table = std::move(*rules);
+  }
+  return loaded;
 }
 
 Result<std::string> CrmFormatOption(const ParsedArgs& args) {

@@ -30,10 +30,17 @@ int ShowStoreHelp(const char* help);
 // The daemon's configuration as the store commands read it.
 struct CliConfig {
   std::shared_ptr<const Config> config;
-  // The table of the file's RulesFile, else the embedded one. Loaded by every
-  // store command, not only by ingest, because the daemon loads it with its
-  // configuration: a file the daemon refuses for its rules is refused by all.
-  std::shared_ptr<const RuleTable> rules;
+  // The table of the file's RulesFile. Loaded by every store command, not
+  // only by ingest, because the daemon loads it with its configuration: a
+  // file the daemon refuses for its rules is refused by all. Null when
+  // RulesFile is not set: the embedded table cannot fail, and compiling it
+  // would cost every `check` more than its lookup.
+  std::shared_ptr<const RuleTable> rules_file_table;
+
+  // The table to classify with: RulesFile's, else the embedded one.
+  std::shared_ptr<const RuleTable> Rules() const {
+    return rules_file_table != nullptr ? rules_file_table : RuleTable::Default();
+  }
 };
 
 // The daemon's configuration file, for its StorePath, store policy keys
