@@ -80,8 +80,8 @@ Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, PendingSent& sent, Pendi
     if (s.ok()) continue;
     if (ctx.map_full()) return s;
     if (!EntryError(s)) return drop_all();
-    spdlog::error("store: dropping the count of {} recipients sent to {}: {}", it->second,
-                  it->first, s.ToString());
+    spdlog::error("store: dropping {} from the sent count of {}: {}", it->second, it->first,
+                  s.ToString());
     sent.erase(it);
     return s;
   }
