@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/ascii.h"
+
 namespace bm {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
-}
 
 bool Names(const RecipientResult& r, std::string_view address) {
   return EqualsIgnoreCase(r.address, address) ||
@@ -183,14 +178,17 @@ Verification BounceVerifier::Verify(
   } else {
     v.detail = "no return-path tag";
   }
-  if (report.original.message_id.empty()) {
-    v.detail += "; no Message-ID returned";
-  } else if (!ledger_recipients) {
-    v.detail += "; Message-ID <" + report.original.message_id + "> not in the ledger";
-  } else {
+  // The entry may have been found by the Message-ID or by a returned queue
+  // id (SentLedger queue-id); the milter's log says which.
+  if (ledger_recipients) {
     v.detail += "; ledger lists " + std::to_string(listed) + " of " +
-                std::to_string(report.recipients.size()) + " recipient(s) of <" +
-                report.original.message_id + ">";
+                std::to_string(report.recipients.size()) + " recipient(s)";
+  } else if (report.original.message_id.empty()) {
+    v.detail += "; no Message-ID returned";
+  } else {
+    // Not "the Message-ID is not in the ledger": with SentLedger queue-id the
+    // returned queue ids were looked up as well.
+    v.detail += "; not in the ledger (Message-ID <" + report.original.message_id + ">)";
   }
   return v;
 }

@@ -191,6 +191,18 @@ TEST_F(BounceVerifierTest, LedgerConfirmsOnlyTheRecipientsItLists) {
   EXPECT_NE(v.detail.find("ledger lists 2 of 3"), std::string::npos) << v.detail;
 }
 
+// With SentLedger queue-id the entry is found through a returned Received
+// queue id: a bounce that returns no Message-ID is still described by what
+// the ledger lists.
+TEST_F(BounceVerifierTest, LedgerDetailWithoutMessageId) {
+  BounceReport report = Dsn({Failed(kAlice)});
+  report.original.message_id.clear();
+  Verification v = Run({"bounces@example.com"}, report, Ledger{{kAlice}});
+  EXPECT_EQ(v.verdict, Trust::kVerified);
+  EXPECT_NE(v.detail.find("ledger lists 1 of 1 recipient(s)"), std::string::npos) << v.detail;
+  EXPECT_EQ(v.detail.find("no Message-ID"), std::string::npos) << v.detail;
+}
+
 TEST_F(BounceVerifierTest, EnvelopeCheck) {
   BounceVerifier verifier(codec_, {});
   EnvelopeCheck plain = verifier.CheckEnvelope({"postmaster@example.com"}, TestNow());

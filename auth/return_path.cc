@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "auth/tag_crypto.h"
+#include "common/ascii.h"
 
 namespace bm {
 namespace {
@@ -12,16 +13,9 @@ constexpr std::string_view kPerMessagePrefix = "prvs=";
 constexpr std::size_t kMacChars = 10;  // 50 bits
 constexpr std::size_t kMaxDecodedAddressOctets = 1024;
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && ToLower(s.substr(0, prefix.size())) == ToLower(prefix);
+  return s.size() >= prefix.size() && ToLowerAscii(s.substr(0, prefix.size())) == ToLowerAscii(prefix);
 }
 
 std::string_view StripBrackets(std::string_view a) {
@@ -34,8 +28,7 @@ bool IsDotAtom(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
   char previous = 0;
   for (char c : s) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::strchr("!#$%&'*+-/=?^_`{|}~.", c) == nullptr) return false;
+    if (!IsAsciiAlnum(c) && std::strchr("!#$%&'*+-/=?^_`{|}~.", c) == nullptr) return false;
     if (c == '.' && previous == '.') return false;
     previous = c;
   }
@@ -46,8 +39,7 @@ bool IsDotAtom(std::string_view s) {
 bool IsHostName(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
   for (char c : s) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && c != '-' && c != '.') return false;
+    if (!IsAsciiAlnum(c) && c != '-' && c != '.') return false;
   }
   return true;
 }
@@ -113,7 +105,7 @@ std::string ReturnPathCodec::MakeTag(const SigningKey& key, ReturnPathForm form,
   message += '\0';
   message += head;
   message += '\0';
-  message += ToLower(address);
+  message += ToLowerAscii(address);
   std::array<std::uint8_t, 32> mac = HmacSha256(key.secret, message);
   return head + Base32EncodeBits(mac, kMacChars * 5);
 }
@@ -161,7 +153,7 @@ void ReturnPathCodec::CheckTag(std::string_view tag, ReturnPathForm form,
                                DecodedReturnPath& out) const {
   out.form = form;
   out.state = TagState::kForged;
-  std::string lower = ToLower(tag);
+  std::string lower = ToLowerAscii(tag);
   for (char c : lower) {
     if (Base32Value(c) < 0) {
       out.detail = "malformed tag";

@@ -5,6 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
 #include "parser/parser.h"
 
@@ -64,6 +67,9 @@ int main(int argc, char** argv) {
     std::puts("bouncectl " BM_VERSION);
     return bm::cli::kExitOk;
   }
+  // The store logs through spdlog (the upgrade of a schema 2 store, map
+  // growth): to standard error, never into a command's output.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("bouncectl"));
   for (const Command& c : kCommands) {
     if (name == c.name) {
       bm::GMimeLibrary gmime;

@@ -16,9 +16,12 @@ struct CommandResult {
   std::string output;  // standard output and standard error, interleaved
 };
 
+// with_stderr = false: standard error is discarded, `output` holds standard
+// output only.
 // REQUIRES: arguments are shell-safe (the tests build them from temp paths).
-inline CommandResult RunBouncectl(const std::string& arguments) {
-  std::string command = std::string(BM_BOUNCECTL_PATH) + " " + arguments + " 2>&1";
+inline CommandResult RunBouncectl(const std::string& arguments, bool with_stderr = true) {
+  std::string command =
+      std::string(BM_BOUNCECTL_PATH) + " " + arguments + (with_stderr ? " 2>&1" : " 2>/dev/null");
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;

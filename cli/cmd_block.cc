@@ -12,8 +12,8 @@ constexpr std::size_t kMaxFileLine = 1024;
 
 constexpr const char* kUnblockHelp =
     "Usage: bouncectl unblock [--db PATH] [--force] [--actor NAME] ADDRESS...\n"
-    "       bouncectl unblock [--db PATH] [--force] --file FILE\n"
-    "       bouncectl unblock [--db PATH] --domain DOMAIN\n"
+    "       bouncectl unblock [--db PATH] [--force] [--actor NAME] --file FILE\n"
+    "       bouncectl unblock [--db PATH] [--actor NAME] --domain DOMAIN\n"
     "\n"
     "Lifts the suppression of each address: its state becomes `unblocked` and\n"
     "mail flows again (a later hard bounce suppresses it again). A temporary\n"
@@ -22,17 +22,21 @@ constexpr const char* kUnblockHelp =
     "even when its domain is suppressed. --file reads one address per line\n"
     "(blank lines and lines starting with # are skipped). --domain lifts a\n"
     "domain entry instead.\n"
+    "Prints one line per address: ADDRESS: unblocked, ADDRESS: not suppressed,\n"
+    "or ADDRESS: permanently suppressed; unchanged (use --force); with\n"
+    "--domain, DOMAIN: domain entry lifted or DOMAIN: domain not suppressed.\n"
     "\n"
     "Options:\n"
     "  --force        also lift permanent suppressions\n"
-    "  --actor NAME   who asks, recorded in the event log (default $USER)\n"
+    "  --actor NAME   who asks, recorded in the event log (default\n"
+    "                 bouncectl:$USER, bouncectl:unknown when USER is not set)\n"
     "\n"
     "Exit status: 0 when every address was unblocked or was not suppressed,\n"
     "1 when one needed --force or failed, 2 on a usage error.\n";
 
 constexpr const char* kSuppressHelp =
     "Usage: bouncectl suppress [--db PATH] --reason R [--days N] [--actor NAME] ADDRESS...\n"
-    "       bouncectl suppress [--db PATH] --reason R --domain DOMAIN\n"
+    "       bouncectl suppress [--db PATH] --reason R [--actor NAME] --domain DOMAIN\n"
     "\n"
     "Suppresses addresses by hand (source `manual`): permanently, or with\n"
     "--days N temporarily for N days, after which the suppression lifts\n"
@@ -42,13 +46,14 @@ constexpr const char* kSuppressHelp =
     "2 on a usage error.\n";
 
 constexpr const char* kExpireHelp =
-    "Usage: bouncectl expire [--db PATH]\n"
+    "Usage: bouncectl expire [--db PATH] [--json]\n"
     "\n"
     "Applies expiries now: lifts temporary suppressions whose time is over,\n"
     "deletes event-log entries older than EventRetention (default 365 days)\n"
     "and expired sent-message ledger entries. The milter does the same every\n"
     "minute on its own; lookups treat an expired temporary suppression as\n"
-    "lifted even before. Prints the number of suppressions lifted.\n";
+    "lifted even before. Prints the number of suppressions lifted (--json:\n"
+    "{\"lifted\":N}).\n";
 
 std::string DefaultActor() {
   const char* user = std::getenv("USER");

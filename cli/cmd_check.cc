@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/store_cli.h"
+#include "cli/store_json.h"
 #include "store/crm_format.h"
 
 namespace bm::cli {
@@ -18,8 +19,6 @@ constexpr const char* kCheckHelp =
     "RCPT check would: by the address's own record or by a domain entry.\n"
     "\n"
     "Options:\n"
-    "  --db PATH   store directory (default $BOUNCECTL_DB, else\n"
-    "              /var/lib/bounce-milter/store)\n"
     "  --json      one JSON object per address\n"
     "  -q          print nothing; only the exit status\n"
     "  -h, --help  this text\n"
@@ -32,6 +31,8 @@ constexpr const char* kShowHelp =
     "\n"
     "Prints the record of ADDRESS (state, reason, counts, last diagnostic),\n"
     "its domain entry and counters, and its newest N events (default 20).\n"
+    "--json prints one object with check, record, history and domain (null\n"
+    "when there is none; else the object of list --domains --json).\n"
     "\n"
     "Exit status: 0 when the address has a record, 3 when it has none,\n"
     "1 on an error, 2 on a usage error.\n";
@@ -46,6 +47,11 @@ std::string Describe(const LookupResult& r) {
        FormatTime(r.since);
   if (r.temporary) s += ", until " + FormatTime(r.until);
   return s + ")";
+}
+
+// "1 complaint", "2 complaints".
+std::string Count(std::uint64_t n, const std::string& one, const std::string& many = "") {
+  return std::to_string(n) + " " + (n == 1 ? one : many.empty() ? one + "s" : many);
 }
 
 nlohmann::ordered_json RecordJson(const AddressRecord& r) {
@@ -124,26 +130,25 @@ int RunShow(const Args& raw) {
                    {"rule", ev.rule_id}, {"actor", ev.actor}, {"state", AddressStateName(ev.new_state)}});
     }
     j["history"] = h;
-    if (*domain) {
-      const DomainRecord& d = **domain;
-      j["domain"] = {{"domain", d.domain}, {"suppressed", d.suppressed}, {"reason", d.reason},
-                     {"since", FormatTime(d.since)}, {"sent", d.sent},
-                     {"sender_blamed", d.sender_blamed},
-                     {"hostunknown_addresses", d.hostunknown_addresses}};
-    }
+    j["domain"] = *domain ? DomainToJson(**domain) : nlohmann::ordered_json();
     std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return *rec ? kExitOk : kExitNotFound;
   }
   std::printf("%s: %s\n", address.c_str(), Describe(*look).c_str());
   if (*rec) {
     const AddressRecord& r = **rec;
-    std::printf("  state        %s (%s, since %s", std::string(AddressStateName(r.state)).c_str(),
-                std::string(RecordSourceName(r.source)).c_str(), FormatTime(r.state_since).c_str());
+    std::printf("  state        %s (%s", std::string(AddressStateName(r.state)).c_str(),
+                std::string(RecordSourceName(r.source)).c_str());
+    if (r.state_since != 0) std::printf(", since %s", FormatTime(r.state_since).c_str());
     if (r.suppressed_until != 0) std::printf(", until %s", FormatTime(r.suppressed_until).c_str());
     std::printf(")\n  reason       %s %s%s\n", r.reason.c_str(), r.bounce_class.c_str(), r.hard ? " hard" : "");
-    std::printf("  bounces      %u hard, %u soft, %u complaints; first %s, last %s\n", r.hard_count,
-                r.soft_count, r.complaint_count, FormatTime(r.first_bounce).c_str(),
-                FormatTime(r.last_bounce).c_str());
+    std::printf("  bounces      %u hard, %u soft, %s", r.hard_count, r.soft_count,
+                Count(r.complaint_count, "complaint").c_str());
+    if (r.first_bounce != 0) {
+      std::printf("; first %s, last %s", FormatTime(r.first_bounce).c_str(),
+                  FormatTime(r.last_bounce).c_str());
+    }
+    std::printf("\n");
     if (!r.last_status.empty()) std::printf("  status       %s (rule %s)\n", r.last_status.c_str(), r.last_rule_id.c_str());
     if (!r.last_diagnostic.empty()) std::printf("  diagnostic   %s\n", ReplaceInvalidUtf8(r.last_diagnostic).c_str());
     if (!r.message_id.empty()) std::printf("  message-id   <%s>\n", r.message_id.c_str());
@@ -152,10 +157,11 @@ int RunShow(const Args& raw) {
   }
   if (*domain) {
     const DomainRecord& d = **domain;
-    std::printf("  domain       %s: %s; %llu sent, %llu sender-blamed bounces, %u hostunknown addresses\n",
-                d.domain.c_str(), d.suppressed ? ("suppressed (" + d.reason + ")").c_str() : "not suppressed",
-                static_cast<unsigned long long>(d.sent), static_cast<unsigned long long>(d.sender_blamed),
-                d.hostunknown_addresses);
+    std::printf("  domain       %s: %s; %llu sent, %s, %s\n", d.domain.c_str(),
+                d.suppressed ? ("suppressed (" + d.reason + ")").c_str() : "not suppressed",
+                static_cast<unsigned long long>(d.sent),
+                Count(d.sender_blamed, "sender-blamed bounce").c_str(),
+                Count(d.hostunknown_addresses, "hostunknown address", "hostunknown addresses").c_str());
   }
   if (!events->empty()) std::printf("  history (newest first):\n");
   for (const StoredEvent& ev : *events) {

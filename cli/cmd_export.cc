@@ -40,7 +40,8 @@ constexpr const char* kExportHelp =
     "hard_count, soft_count, complaint_count, last_status, last_diagnostic,\n"
     "last_rule_id, message_id, updated_seq.\n"
     "\n"
-    "Exit status: 0, 1 on an error (store, output), 2 on a usage error.\n";
+    "Exit status: 0, 1 on an error (store, output file, a refused cursor),\n"
+    "2 on a usage error.\n";
 
 }  // namespace
 
@@ -49,10 +50,8 @@ int RunExport(const Args& raw) {
       ParseStoreArgs(raw, {{"--format", "--since", "--state", "--output"}, {"--no-bom"}});
   if (!args.ok()) return UsageError("export", args.status().message());
   if (args->help) return ShowStoreHelp(kExportHelp);
-  const std::string format = args->Value("--format");
-  if (format != "csv" && format != "jsonl") {
-    return UsageError("export", "--format csv|jsonl is required");
-  }
+  Result<std::string> format = CrmFormatOption(*args);
+  if (!format.ok()) return UsageError("export", format.status().message());
   if (!args->positional.empty()) return UsageError("export", "unexpected argument");
   std::vector<AddressState> states;
   for (std::string rest = args->Value("--state"); !rest.empty();) {
@@ -79,7 +78,7 @@ int RunExport(const Args& raw) {
     out = std::fopen(output.c_str(), "wb");
     if (out == nullptr) return Fail("export", output + ": " + std::strerror(errno));
   }
-  const bool csv = format == "csv";
+  const bool csv = *format == "csv";
   if (csv) {
     if (!args->Has("--no-bom")) std::fwrite(kUtf8Bom.data(), 1, kUtf8Bom.size(), out);
     std::fputs(CsvHeader().c_str(), out);

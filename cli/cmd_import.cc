@@ -28,7 +28,8 @@ constexpr const char* kImportHelp =
     "(import never lifts a suppression), counters take the maximum and the\n"
     "first-bounce time the minimum. Rows repeating what the store holds add\n"
     "nothing. A bad row is reported as FILE:LINE: message on standard error\n"
-    "and skipped; the good rows are kept.\n"
+    "and skipped; the good rows are kept. The summary, rows imported and bad\n"
+    "rows skipped, goes to standard output, like that of ingest.\n"
     "\n"
     "Exit status: 0 when every row was imported, 1 when some row was bad or\n"
     "the store failed, 2 on a usage error.\n";
@@ -124,8 +125,8 @@ int RunImport(const Args& raw) {
   Result<ParsedArgs> args = ParseStoreArgs(raw, {{"--format", "--actor"}, {}});
   if (!args.ok()) return UsageError("import", args.status().message());
   if (args->help) return ShowStoreHelp(kImportHelp);
-  const std::string format = args->Value("--format");
-  if (format != "csv" && format != "jsonl") return UsageError("import", "--format csv|jsonl is required");
+  Result<std::string> format = CrmFormatOption(*args);
+  if (!format.ok()) return UsageError("import", format.status().message());
   if (args->positional.size() != 1) return UsageError("import", "give one FILE (or -)");
   const std::string file = args->positional[0];
   std::ifstream file_in;
@@ -137,10 +138,10 @@ int RunImport(const Args& raw) {
   Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, /*read_only=*/false);
   if (!store.ok()) return Fail("import", store.status().ToString());
   Importer importer(**store, file == "-" ? "<stdin>" : file, args->Value("--actor", "import:" + file));
-  Status s = format == "csv" ? ImportCsv(in, importer) : ImportJsonl(in, importer);
+  Status s = *format == "csv" ? ImportCsv(in, importer) : ImportJsonl(in, importer);
   if (s.ok()) s = importer.Flush();
   if (!s.ok()) return Fail("import", file + ": " + s.message());
-  std::fprintf(stderr, "%zu row(s) imported, %zu bad row(s) skipped\n", importer.imported(), importer.bad());
+  std::printf("%zu row(s) imported, %zu bad row(s) skipped\n", importer.imported(), importer.bad());
   return importer.bad() == 0 ? kExitOk : kExitError;
 }
 

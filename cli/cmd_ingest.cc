@@ -51,12 +51,12 @@ int RunIngest(const Args& raw) {
   if (!args.ok()) return UsageError("ingest", args.status().message());
   if (args->help) return ShowStoreHelp(kIngestHelp);
   if (args->positional.empty()) return UsageError("ingest", "no PATH given");
-  Result<std::shared_ptr<const Config>> config = LoadCliConfig(*args);
+  Result<CliConfig> config = LoadCliConfig(*args);
   if (!config.ok()) return Fail("ingest", config.status().ToString());
-  Result<std::shared_ptr<const RuleTable>> rules =
-      RuleTable::LoadFileOrDefault(args->Value("--rules", (*config)->rules_file));
+  Result<std::shared_ptr<const RuleTable>> rules = config->Rules();
+  if (args->HasValue("--rules")) rules = RuleTable::LoadFileOrDefault(args->Value("--rules"));
   if (!rules.ok()) return Fail("ingest", rules.status().message());
-  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, **config, /*read_only=*/false);
+  Result<std::unique_ptr<Store>> store = OpenStoreForCli(*args, *config->config, /*read_only=*/false);
   if (!store.ok()) return Fail("ingest", store.status().ToString());
 
   const ParseLimits limits;

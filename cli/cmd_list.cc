@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/store_cli.h"
+#include "cli/store_json.h"
 #include "store/crm_format.h"
 
 namespace bm::cli {
@@ -14,7 +15,7 @@ namespace {
 constexpr const char* kListHelp =
     "Usage: bouncectl list [--db PATH] [--json] [--state S] [--reason R]\n"
     "                      [--domain D] [--limit N]\n"
-    "       bouncectl list --domains [--db PATH] [--all]\n"
+    "       bouncectl list --domains [--all] [--db PATH] [--json]\n"
     "\n"
     "Lists address records grouped by receiving domain (domains in the order\n"
     "the store first saw them, local parts sorted), one per line: address, state,\n"
@@ -24,31 +25,28 @@ constexpr const char* kListHelp =
     "  --domain D   the receiving domain (exact)\n"
     "  --limit N    stop after N records\n"
     "  --json       one JSON object per record (the export's JSONL fields)\n"
-    "With --domains, lists the domain entries instead: suppressed domains, or\n"
-    "with --all every domain with counters (sent, sender-blamed bounces).\n"
+    "With --domains, lists the suppressed domain entries instead (reason,\n"
+    "source, since, recipients sent, sender-blamed bounces); with --all, the\n"
+    "entry of every receiving domain the store has heard of, counters at zero\n"
+    "included. --json adds the sender-blamed bounces per reason.\n"
+    "Empty fields of the text form are printed as -.\n"
     "\n"
     "Exit status: 0, or 1 on an error, 2 on a usage error.\n";
+
+// An empty field printed as "-", so that the columns of the text form stay
+// countable by white space (awk, cut).
+std::string OrDash(std::string text) { return text.empty() ? "-" : text; }
 
 int ListDomains(const Store& store, bool all, bool json) {
   Status s = store.ForEachDomain(!all, [&](const DomainRecord& d) {
     if (json) {
-      nlohmann::ordered_json j{{"domain", d.domain},
-                               {"suppressed", d.suppressed},
-                               {"reason", d.reason},
-                               {"source", d.suppressed ? RecordSourceName(d.source) : ""},
-                               {"since", FormatTime(d.since)},
-                               {"sent", d.sent},
-                               {"sender_blamed", d.sender_blamed},
-                               {"hostunknown_addresses", d.hostunknown_addresses}};
-      nlohmann::ordered_json by_reason = nlohmann::ordered_json::object();
-      for (const auto& [reason, n] : d.sender_blamed_by_reason) by_reason[reason] = n;
-      j["sender_blamed_by_reason"] = by_reason;
-      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      std::cout << DomainToJson(d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << '\n';
     } else {
       std::printf("%-40s %-14s %-12s %-8s %-20s sent=%llu sender-blamed=%llu\n", d.domain.c_str(),
-                  d.suppressed ? "suppressed" : "-", d.reason.c_str(),
+                  d.suppressed ? "suppressed" : "-", OrDash(d.reason).c_str(),
                   d.suppressed ? std::string(RecordSourceName(d.source)).c_str() : "-",
-                  FormatTime(d.since).c_str(), static_cast<unsigned long long>(d.sent),
+                  OrDash(FormatTime(d.since)).c_str(), static_cast<unsigned long long>(d.sent),
                   static_cast<unsigned long long>(d.sender_blamed));
     }
     return true;
@@ -90,8 +88,9 @@ int RunList(const Args& raw) {
       std::fputs(RecordToJsonl(r).c_str(), stdout);
     } else {
       std::printf("%-40s %-20s %-15s %-9s %s\n", r.address.c_str(),
-                  std::string(AddressStateName(r.state)).c_str(), r.reason.c_str(),
-                  std::string(RecordSourceName(r.source)).c_str(), FormatTime(r.state_since).c_str());
+                  std::string(AddressStateName(r.state)).c_str(), OrDash(r.reason).c_str(),
+                  std::string(RecordSourceName(r.source)).c_str(),
+                  OrDash(FormatTime(r.state_since)).c_str());
     }
     return true;
   });

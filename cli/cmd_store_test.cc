@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "cli/bouncectl_test_runner.h"
 #include "cli/commands.h"
 #include "store/crm_format.h"
+#include "store/lmdb.h"
 #include "store/policy.h"
 #include "store/store_test_util.h"
 
@@ -163,6 +165,17 @@ TEST_F(BouncectlStoreTest, ImportReportsBadRowsByLineAndKeepsGoodOnes) {
   EXPECT_EQ(Run("check -q j@example.com").status, kExitFound);
 }
 
+// Like ingest: the summary on standard output, the bad rows on standard error.
+TEST_F(BouncectlStoreTest, ImportPrintsItsSummaryOnStandardOutput) {
+  const std::string file = dir_.Sub("list.csv");
+  std::ofstream(file) << "address\ngood@example.com\nnot-an-address\n";
+  CommandResult out = RunBouncectl("import --format csv " + file + " " + Db(), /*with_stderr=*/false);
+  EXPECT_EQ(out.status, kExitError);
+  EXPECT_EQ(out.output, "1 row(s) imported, 1 bad row(s) skipped\n");
+  CommandResult both = Run("import --format csv " + file);  // the bad row was on standard error
+  EXPECT_NE(both.output.find(file + ":3: address 'not-an-address'"), std::string::npos) << both.output;
+}
+
 TEST_F(BouncectlStoreTest, ExportSinceCursorGivesOnlyNewChanges) {
   ASSERT_EQ(Run("suppress --reason manual a@example.com b@example.com").status, 0);
   const std::string out = dir_.Sub("out.jsonl");
@@ -178,7 +191,10 @@ TEST_F(BouncectlStoreTest, ExportSinceCursorGivesOnlyNewChanges) {
   const std::string rows = ReadAll(out);
   EXPECT_NE(rows.find("c@example.com"), std::string::npos);
   EXPECT_EQ(rows.find("a@example.com"), std::string::npos) << rows;
-  EXPECT_EQ(Run("export --format xml").status, kExitUsage);
+  CommandResult xml = Run("export --format xml");
+  EXPECT_EQ(xml.status, kExitUsage);
+  EXPECT_EQ(xml.output,
+            "bouncectl export: unknown format 'xml' (csv or jsonl); see bouncectl export --help\n");
 }
 
 TEST_F(BouncectlStoreTest, IngestReadsMboxAndMaildir) {
@@ -273,6 +289,79 @@ TEST_F(BouncectlStoreTest, StorePathAndPolicyComeFromTheDaemonsConfigFile) {
   EXPECT_EQ(Run("expire --config " + dir_.Sub("missing.conf")).status, kExitError);
 }
 
+// show --json always has "domain": null when the address's domain has no
+// entry, else the very object list --domains --json prints for it.
+TEST_F(BouncectlStoreTest, ShowJsonDomainIsNullOrTheListDomainsObject) {
+  ASSERT_EQ(Run("suppress --reason manual a@example.com").status, 0);
+  CommandResult none = RunBouncectl("show --json a@nowhere.example " + Db(), false);
+  EXPECT_EQ(none.status, kExitNotFound);
+  nlohmann::json j = nlohmann::json::parse(none.output);
+  ASSERT_TRUE(j.contains("domain")) << none.output;
+  EXPECT_TRUE(j["domain"].is_null()) << none.output;
+
+  ASSERT_EQ(Run("suppress --reason policy --domain example.com").status, 0);
+  CommandResult show = RunBouncectl("show --json a@example.com " + Db(), false);
+  ASSERT_EQ(show.status, kExitOk) << show.output;
+  CommandResult list = RunBouncectl("list --domains --json " + Db(), false);
+  ASSERT_EQ(list.status, kExitOk) << list.output;
+  const nlohmann::json domain = nlohmann::json::parse(show.output)["domain"];
+  EXPECT_EQ(domain, nlohmann::json::parse(list.output)) << show.output << list.output;
+  EXPECT_EQ(domain["source"], "manual");
+  EXPECT_TRUE(domain["sender_blamed_by_reason"].is_object());
+}
+
+// The text forms: no empty "since" in show, and "-" for an empty field of
+// list so that the columns stay countable.
+TEST_F(BouncectlStoreTest, TextFormsHaveNoEmptyFields) {
+  const std::string message = dir_.Sub("soft.eml");
+  std::ofstream(message) << kSoftBounce;
+  ASSERT_EQ(Run("ingest --config /dev/null " + message).status, kExitOk);
+  CommandResult show = Run("show --config /dev/null kim@example.org");
+  EXPECT_NE(show.output.find("  state        active (bounce)\n"), std::string::npos) << show.output;
+  EXPECT_NE(show.output.find(", 0 complaints; first "), std::string::npos) << show.output;
+  EXPECT_NE(show.output.find("0 sent, 0 sender-blamed bounces, 0 hostunknown addresses"),
+            std::string::npos)
+      << show.output;
+  CommandResult list = Run("list --config /dev/null");
+  std::istringstream fields(list.output);
+  std::vector<std::string> words{std::istream_iterator<std::string>(fields), {}};
+  EXPECT_EQ(words, (std::vector<std::string>{"kim@example.org", "active", "mailboxfull", "bounce", "-"}))
+      << list.output;
+}
+
+// Every store command states where its store and configuration come from
+// in the same words.
+TEST(BouncectlCommandLineTest, EveryStoreCommandsHelpStatesTheStoreResolution) {
+  for (const char* command : {"ingest", "check", "show", "list", "unblock", "suppress", "expire",
+                              "export", "import", "stats", "verify-store"}) {
+    const std::string help = RunBouncectl(std::string(command) + " --help").output;
+    EXPECT_NE(help.find("(default: $BOUNCECTL_DB, else StorePath of\n"), std::string::npos)
+        << command << ":\n" << help;
+    EXPECT_EQ(help.find("store directory"), help.rfind("store directory"))
+        << command << ": a second --db text\n" << help;
+  }
+}
+
+// The daemon refuses a configuration whose RulesFile does not load (exit 78
+// of bounce-milter -n); so does every store command, not only ingest, which
+// uses the rules.
+TEST_F(BouncectlStoreTest, AConfigWithABrokenRulesFileIsRefusedByEveryStoreCommand) {
+  ASSERT_EQ(Run("suppress --reason manual gone@example.com").status, 0);
+  const std::string rules = dir_.Sub("bad.rules");
+  std::ofstream(rules) << "rule x\n  bogus here\n";
+  const std::string conf = dir_.Sub("bad-rules.conf");
+  std::ofstream(conf) << "RulesFile " << rules << "\n";
+  for (const char* command : {"check gone@example.com", "show gone@example.com", "list", "stats",
+                              "verify-store", "export --format csv", "expire",
+                              "unblock --force gone@example.com", "ingest --rules /dev/null -"}) {
+    CommandResult r = Run(std::string(command) + " --config " + conf + " </dev/null");
+    EXPECT_EQ(r.status, kExitError) << command << ": " << r.output;
+    EXPECT_NE(r.output.find(rules + ":2: unknown field 'bogus'"), std::string::npos)
+        << command << ": " << r.output;
+  }
+  EXPECT_EQ(Run("check -q gone@example.com --config /dev/null").status, kExitFound);
+}
+
 TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
   CommandResult r = Run("list");
   EXPECT_EQ(r.status, kExitError);
@@ -280,6 +369,54 @@ TEST_F(BouncectlStoreTest, ReadCommandsOnAMissingStoreFailCleanly) {
   r = Run("stats --bogus");
   EXPECT_EQ(r.status, kExitUsage);
   EXPECT_EQ(r.output, "bouncectl stats: unknown option --bogus; see bouncectl stats --help\n");
+}
+
+// A store left by schema 2 programs is read as it is by the read commands
+// and upgraded by the first writing one, which says so on standard error
+// only; any other schema is refused (docs/store.md, UPGRADING).
+TEST_F(BouncectlStoreTest, Schema2StoreIsReadAsItIsAndUpgradedByTheFirstWrite) {
+  ASSERT_EQ(Run("suppress --reason manual gone@example.com").status, 0);
+  const std::string path = dir_.Sub("db");
+  auto schema = [&](const char* set) {
+    lmdb::Env env;
+    EXPECT_TRUE(env.Open(path, std::size_t{64} << 20, 16, 16, /*read_only=*/false).ok());
+    lmdb::Txn txn;
+    EXPECT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi meta;
+    EXPECT_EQ(lmdb::OpenDbi(txn, "meta", false, &meta), 0);
+    if (set != nullptr) {
+      EXPECT_EQ(txn.Put(meta, "schema", set), 0);
+    }
+    std::string_view value;
+    EXPECT_EQ(txn.Get(meta, "schema", &value), 0);
+    std::string now(value);
+    EXPECT_EQ(txn.Commit(), 0);
+    return now;
+  };
+
+  schema("2");
+  EXPECT_EQ(Run("check -q gone@example.com").status, kExitFound);
+  EXPECT_EQ(Run("verify-store").status, kExitOk);
+  EXPECT_EQ(schema(nullptr), "2");
+  CommandResult expire = RunBouncectl("expire --json " + Db(), /*with_stderr=*/false);
+  EXPECT_EQ(expire.status, kExitOk);
+  EXPECT_EQ(expire.output, "{\"lifted\":0}\n");
+  EXPECT_EQ(schema(nullptr), "3");
+  schema("2");
+  expire = Run("expire");
+  EXPECT_NE(expire.output.find("upgraded from schema 2 to 3"), std::string::npos) << expire.output;
+  EXPECT_EQ(Run("check -q gone@example.com").status, kExitFound);
+
+  schema("9");
+  for (const char* command : {"stats", "expire"}) {
+    CommandResult refused = Run(command);
+    EXPECT_EQ(refused.status, kExitError);
+    EXPECT_NE(refused.output.find(std::string("bouncectl ") + command + ": corruption: store " +
+                                  path + " has schema '9', this program reads schema '3'"),
+              std::string::npos)
+        << refused.output;
+  }
+  EXPECT_EQ(schema(nullptr), "9");
 }
 
 // Every command takes --help (0, on standard output) and reports a bad

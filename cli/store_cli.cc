@@ -20,22 +20,42 @@ int ShowStoreHelp(const char* help) {
       "\n"
       "Options of every store command:\n"
       "  --db PATH      store directory (default: $BOUNCECTL_DB, else StorePath of\n"
-      "                 the configuration, else /var/lib/bounce-milter/store)\n"
-      "  --config FILE  bounce-milter configuration whose StorePath and store\n"
-      "                 policy keys apply (default: $BOUNCECTL_CONFIG, else\n"
-      "                 /etc/bounce-milter.conf when it exists, else built-in)\n"
+      "                 the configuration, whose default is\n"
+      "                 /var/lib/bounce-milter/store). A command that writes\n"
+      "                 creates a missing store, even at a mistyped PATH.\n"
+      "  --config FILE  bounce-milter configuration whose StorePath, store policy\n"
+      "                 keys and RulesFile apply (default: $BOUNCECTL_CONFIG, else\n"
+      "                 /etc/bounce-milter.conf when it exists, else built-in).\n"
+      "                 A file or rules file the daemon refuses is refused (exit 1).\n"
       "  --json         machine-readable output, where the command has one\n",
       stdout);
   return kExitOk;
 }
 
-Result<std::shared_ptr<const Config>> LoadCliConfig(const ParsedArgs& args) {
+Result<CliConfig> LoadCliConfig(const ParsedArgs& args) {
   std::string named = args.Value("--config");
   if (const char* env = std::getenv("BOUNCECTL_CONFIG");
       named.empty() && env != nullptr && *env != '\0') {
     named = env;
   }
-  return LoadConfigFileOrDefaults(ConfigFileToRead(named));
+  Result<std::shared_ptr<const Config>> config = LoadConfigFileOrDefaults(ConfigFileToRead(named));
+  if (!config.ok()) return config.status();
+  CliConfig loaded{std::move(*config), nullptr};
+  if (!loaded.config->rules_file.empty()) {
+    Result<std::shared_ptr<const RuleTable>> rules = RuleTable::LoadFile(loaded.config->rules_file);
+    if (!rules.ok()) return rules.status();
+    loaded.rules_file_table = std::move(*rules);
+  }
+  return loaded;
+}
+
+Result<std::string> CrmFormatOption(const ParsedArgs& args) {
+  if (!args.HasValue("--format")) return Status::InvalidArgument("--format csv|jsonl is required");
+  std::string format = args.Value("--format");
+  if (format != "csv" && format != "jsonl") {
+    return Status::InvalidArgument("unknown format '" + format + "' (csv or jsonl)");
+  }
+  return format;
 }
 
 Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, const Config& config,
@@ -51,9 +71,9 @@ Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, const Con
 }
 
 Result<std::unique_ptr<Store>> OpenStoreForCli(const ParsedArgs& args, bool read_only) {
-  Result<std::shared_ptr<const Config>> config = LoadCliConfig(args);
+  Result<CliConfig> config = LoadCliConfig(args);
   if (!config.ok()) return config.status();
-  return OpenStoreForCli(args, **config, read_only);
+  return OpenStoreForCli(args, *config->config, read_only);
 }
 
 std::int64_t NowSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }

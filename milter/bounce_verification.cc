@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "auth/keyring.h"
+#include "common/ascii.h"
+#include "common/glob.h"
 #include "auth/return_path.h"
 #include "milter/config_values.h"
 #include "milter/decision_log.h"
@@ -34,15 +36,6 @@ RateLimitOptions PerMinute(int rate, int burst, std::size_t keys) {
   return {.per_second = rate / 60.0, .burst = static_cast<double>(burst), .max_keys = keys};
 }
 
-std::string QueueId(MtaSession& mta) { return mta.Macro("i").value_or(""); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return out;
-}
 
 // "<abc@example.com>" -> "abc@example.com", the form in which the parser
 // reports a returned Message-ID, so that ledger keys match.
@@ -61,12 +54,12 @@ std::string FromDomain(std::string_view value) {
   std::size_t at = value.rfind('@');
   if (at == std::string_view::npos) return "";
   std::string_view rest = value.substr(at + 1);
-  return Lower(rest.substr(0, std::min(rest.find_first_of("> \t\r\n,;)"), kMaxDomainBytes)));
+  return ToLowerAscii(rest.substr(0, std::min(rest.find_first_of("> \t\r\n,;)"), kMaxDomainBytes)));
 }
 
 bool SenderIsSigned(const Config& config, std::string_view sender) {
   return std::any_of(config.sign_senders.begin(), config.sign_senders.end(),
-                     [&](const std::string& pattern) { return AddressGlobMatch(pattern, sender); });
+                     [&](const std::string& pattern) { return GlobMatch(pattern, sender); });
 }
 
 // A bounce over a limit: 451 (the sender retries later, so a real bounce is
@@ -173,10 +166,10 @@ void NoteAcceptedRecipient(MessageContext& m, const std::string& recipient,
 }
 
 void NoteHeader(MessageContext& m, std::string_view name, std::string_view value) {
-  if (m.outbound && m.message_id.empty() && config_text::EqualsIgnoreCase(name, "Message-ID")) {
+  if (m.outbound && m.message_id.empty() && EqualsIgnoreCase(name, "Message-ID")) {
     m.message_id = BareMessageId(value);
   } else if (m.IsBounceCandidate() && m.from_domain.empty() &&
-             config_text::EqualsIgnoreCase(name, "From")) {
+             EqualsIgnoreCase(name, "From")) {
     m.from_domain = FromDomain(value);
   }
 }
@@ -199,14 +192,31 @@ void RecordLedger(const Config& config, MtaSession& mta, StoreAccess& store,
 // Ledger key of a queue id: QUEUEID@HOST behind a prefix that begins with a
 // space, which no Message-ID key can (BareMessageId trims), so an outbound
 // Message-ID can never name, nor overwrite, a queue-id entry.
+constexpr std::string_view kQueueIdKeyPrefix = " queue-id:";
+
 std::string QueueIdLedgerKey(std::string_view queue_id_at_host) {
-  return " queue-id:" + std::string(queue_id_at_host);
+  return std::string(kQueueIdKeyPrefix) + std::string(queue_id_at_host);
 }
 
 // Bottom-most Received fields of a returned message whose queue ids are tried
 // against the ledger: ours is one of the first hops of the original message.
 // Few, so that one forged report cannot try many guesses.
 constexpr std::size_t kReceivedIdsTried = 2;
+
+// The ledger keys of a returned message: its Message-ID; with SentLedger
+// queue-id, then the queue ids of its bottom-most Received fields.
+std::vector<std::string> LedgerKeys(const Config& config, const BounceReport& report) {
+  std::vector<std::string> keys;
+  if (!report.original.message_id.empty()) keys.push_back(report.original.message_id);
+  if (config.sent_ledger == SentLedger::kQueueId) {
+    const std::vector<std::string>& ids = report.original.received_ids;
+    for (std::size_t i = ids.size() > kReceivedIdsTried ? ids.size() - kReceivedIdsTried : 0;
+         i < ids.size(); ++i) {
+      keys.push_back(QueueIdLedgerKey(ids[i]));
+    }
+  }
+  return keys;
+}
 
 bool OutboundToLedger(const MessageContext& m) {
   return m.outbound && !m.IsBounceCandidate() && !m.recipients.empty();
@@ -226,18 +236,22 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
   if (config.sent_ledger != SentLedger::kQueueId || !OutboundToLedger(m)) return false;
   if (ToBeSigned(policy, m)) return false;  // the sender can be changed at end of message only
   const std::string queue = QueueId(mta);
-  const std::string host = Lower(mta.Macro("j").value_or(""));
+  const std::string host = ToLowerAscii(mta.Macro("j").value_or(""));
   if (queue.empty() || host.empty()) {
-    // Called once per message: the warning is too. End of headers then
-    // records the Message-ID entry instead.
-    LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
-                {{"sender", m.sender},
-                 {"missing", queue.empty() ? "i" : "j"},
-                 {"fix", queue.empty()
-                             ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
-                             : "pass the host name at connect (Postfix: milter_connect_macros "
-                               "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
-                 {"fallback", "message-id"}});
+    // End of headers then records the Message-ID entry instead. The MTA
+    // passes the same macros for every message of a connection: one warning
+    // per connection, not one per message.
+    if (!c.queue_id_unavailable_logged) {
+      c.queue_id_unavailable_logged = true;
+      LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
+                  {{"sender", m.sender},
+                   {"missing", queue.empty() ? "i" : "j"},
+                   {"fix", queue.empty()
+                               ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
+                               : "pass the host name at connect (Postfix: milter_connect_macros "
+                                 "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
+                   {"fallback", "message-id"}});
+    }
     return false;
   }
   RecordLedger(config, mta, store, QueueIdLedgerKey(queue + "@" + host), m.recipients, now);
@@ -309,19 +323,21 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
   const EnvelopeCheck envelope =
       policy.verifier->CheckEnvelope(c.message.recipients, WallTime(now));
   std::optional<std::vector<std::string>> ledger;
-  if (envelope.evidence != Evidence::kVerpTag) {
-    // The Message-ID entry first; with SentLedger queue-id, then the queue
-    // ids of the bottom-most returned Received fields.
-    std::vector<std::string> keys;
-    if (!report.original.message_id.empty()) keys.push_back(report.original.message_id);
-    if (config.sent_ledger == SentLedger::kQueueId) {
-      const std::vector<std::string>& ids = report.original.received_ids;
-      for (std::size_t i = ids.size() > kReceivedIdsTried ? ids.size() - kReceivedIdsTried : 0;
-           i < ids.size(); ++i) {
-        keys.push_back(QueueIdLedgerKey(ids[i]));
-      }
-    }
-    Result<std::optional<std::vector<std::string>>> sent = store.LookupSent(keys, now);
+  std::string_view ledger_key = "none";  // which key found the entry given to the verifier
+  // A valid VERP tag, or a bad tag, decides without the ledger.
+  if (envelope.evidence != Evidence::kVerpTag && envelope.verdict != Trust::kForged) {
+    const std::vector<std::string> keys = LedgerKeys(config, report);
+    // How many of the report's recipients an entry would verify, matched
+    // as the verdict itself matches them.
+    auto verified_by = [&](const std::vector<std::string>& entry) {
+      const std::vector<VerifiedRecipient> all =
+          policy.verifier->Verify(envelope, report, entry).recipients;
+      return std::count_if(all.begin(), all.end(), [](const VerifiedRecipient& r) {
+        return r.verdict == Trust::kVerified;
+      });
+    };
+    Result<StoreAccess::SentEntries> sent = store.LookupSent(
+        keys, now, [&](const std::vector<std::string>& entry) { return verified_by(entry) > 0; });
     if (!sent.ok()) {
       LogDecision(config, LogSeverity::kWarning, "inbound-store-error",
                   {{"queue", queue}, {"error", sent.status().ToString()},
@@ -330,7 +346,19 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
       out.verdict = Verdict::kTempfail;
       return out;
     }
-    ledger = std::move(*sent);
+    // Several keys may find entries (a Message-ID reused by another message,
+    // say): the entry that lists the most of the report's recipients is the
+    // message that bounced; on a tie, the first key's.
+    std::ptrdiff_t best = -1;
+    for (std::size_t i = 0; i < sent->size(); ++i) {
+      const std::optional<std::vector<std::string>>& entry = (*sent)[i];
+      if (!entry) continue;
+      if (const std::ptrdiff_t listed = verified_by(*entry); listed > best) {
+        best = listed;
+        ledger = *entry;
+        ledger_key = keys[i].starts_with(kQueueIdKeyPrefix) ? "queue-id" : "message-id";
+      }
+    }
   }
   const Verification v = policy.verifier->Verify(envelope, report, ledger);
   out.report = report;
@@ -354,6 +382,7 @@ TrustedReport VerifyBounce(ConnectionContext& c, MtaSession& mta, StoreAccess& s
                {"client", ClientKey(c)},
                {"trust", std::string(TrustName(v.verdict))},
                {"evidence", std::string(EvidenceName(v.evidence))},
+               {"ledger", std::string(ledger_key)},
                {"recorded", std::to_string(out.report.recipients.size())},
                {"named", std::to_string(v.recipients.size())},
                {"detail", v.detail}});

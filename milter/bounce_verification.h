@@ -25,9 +25,12 @@
 //                     (SignSenders).
 //   EOM, bounce       LimitBounceBeforeParse: the claimed domain's bucket,
 //                     for bounces without a valid tag; then, after parsing,
-//                     VerifyBounce: the recipients to record; the others are
-//                     logged ("inbound-unverified", "inbound-forged"); a 550
-//                     for forged bounces with ForgedBounces reject.
+//                     VerifyBounce: of the ledger entries its Message-ID and
+//                     (SentLedger queue-id) returned Received queue ids find,
+//                     the one that lists the most of the report's recipients;
+//                     the recipients to record; the others are logged
+//                     ("inbound-unverified", "inbound-forged"); a 550 for
+//                     forged bounces with ForgedBounces reject.
 //
 // Thread safety: BounceRateLimits is shared by all connections and is
 // thread-safe; the functions touch only the connection they are given.
@@ -93,7 +96,8 @@ void NoteHeader(MessageContext& m, std::string_view name, std::string_view value
 // True when the ledger entry of the message was recorded by queue id (macros
 // {i} and {j}) and the message needs nothing more; false when it must go on
 // (not outbound, a bounce, to be signed, SentLedger not queue-id, or a macro
-// missing: then logged, and end of headers records the Message-ID entry).
+// missing: then end of headers records the Message-ID entry, and the first
+// such message of the connection is logged).
 bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, std::int64_t now);
 // True when the message must go on to end of message to be signed.
 bool OutboundEndOfHeaders(ConnectionContext& c, MtaSession& mta, StoreAccess& store,

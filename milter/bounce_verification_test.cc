@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <memory>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "auth/return_path.h"
 #include "auth/test_util.h"
@@ -69,6 +72,37 @@ std::string Plain(const std::string& message_id) {
   return "From: news@example.com\r\nTo: someone\r\nMessage-ID: <" + message_id +
          ">\r\nSubject: hi\r\n\r\nhello\r\n";
 }
+
+// The log lines written while it lives (the decision log goes through
+// spdlog's default logger).
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_);
+    sink->set_pattern("%v");
+    auto logger = std::make_shared<spdlog::logger>("capture", std::move(sink));
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::string Text() const { return lines_.str(); }
+  std::size_t Count(std::string_view what) const {
+    const std::string text = Text();
+    std::size_t n = 0;
+    for (std::size_t pos = text.find(what); pos != std::string::npos;
+         pos = text.find(what, pos + what.size())) {
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream lines_;
+};
 
 struct Outcome {
   Verdict rcpt = Verdict::kContinue;  // the first refused RCPT, or continue
@@ -160,9 +194,9 @@ class BounceVerificationTest : public ::testing::Test {
   }
 
   std::optional<std::vector<std::string>> Ledger(const std::string& key) {
-    Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent({key}, now_);
+    Result<StoreAccess::SentEntries> sent = store_->LookupSent({key}, now_);
     EXPECT_TRUE(sent.ok()) << sent.status().ToString();
-    return sent.ok() ? *sent : std::nullopt;
+    return sent.ok() ? sent->at(0) : std::nullopt;
   }
 
   static GMimeLibrary* gmime_;
@@ -189,10 +223,7 @@ TEST_F(BounceVerificationTest, OutboundSingleRecipientGetsVerpReturnPathAndLedge
   EXPECT_EQ(out.eoh, Verdict::kContinue);
   EXPECT_EQ(out.eom, Verdict::kAccept);
   EXPECT_EQ(out.mta.new_sender, "<" + Verp(kGone) + ">");
-  Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent({"m1@example.com"}, now_);
-  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
-  ASSERT_TRUE(sent->has_value());
-  EXPECT_EQ(**sent, std::vector<std::string>{kGone});
+  EXPECT_EQ(Ledger("m1@example.com"), std::vector<std::string>{kGone});
 }
 
 TEST_F(BounceVerificationTest, OutboundSeveralRecipientsGetPerMessageReturnPath) {
@@ -210,19 +241,13 @@ TEST_F(BounceVerificationTest, OtherSendersAreNotSignedAndSkipTheBody) {
   EXPECT_EQ(out.eoh, Verdict::kAccept);
   EXPECT_TRUE(out.mta.new_sender.empty());
   // Still in the ledger, recorded at end of headers.
-  Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent({"m3@elsewhere.test"}, now_);
-  ASSERT_TRUE(sent.ok());
-  EXPECT_TRUE(sent->has_value());
+  EXPECT_EQ(Ledger("m3@elsewhere.test"), std::vector<std::string>{kGone});
 }
 
 TEST_F(BounceVerificationTest, LedgerCanBeTurnedOff) {
   Start("SentLedger no\n");
   Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("m7@elsewhere.test"));
-  Result<std::optional<std::vector<std::string>>> sent =
-      store_->LookupSent({"m7@elsewhere.test"}, now_);
-  ASSERT_TRUE(sent.ok());
-  EXPECT_FALSE(sent->has_value());
+  EXPECT_EQ(Ledger("m7@elsewhere.test"), std::nullopt);
 }
 
 TEST_F(BounceVerificationTest, OnlyQueueIdLedgerNegotiatesTheDataStep) {
@@ -269,6 +294,24 @@ TEST_F(BounceVerificationTest, QueueIdLedgerWithoutTheMacrosFallsBackToTheMessag
     EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone}) << missing;
   }
   EXPECT_EQ(Ledger(" queue-id:4Fq7Xy1Abc@out.example.com"), std::nullopt);
+}
+
+TEST_F(BounceVerificationTest, QueueIdUnavailableIsLoggedOncePerConnection) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  data_macros_.erase("i");
+  LogCapture log;
+  auto c = Connect("127.0.0.1");
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "q6-" + std::to_string(i) + "@elsewhere.test";
+    Send(*c, "alice@elsewhere.test", {kGone}, Plain(id));
+    EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone});  // each one still recorded
+  }
+  EXPECT_EQ(log.Count("ledger-queue-id-unavailable"), 1u) << log.Text();
+  EXPECT_EQ(log.Count("missing=i"), 1u) << log.Text();
+  // A new connection may have other macros: it says so again.
+  Send(*Connect("127.0.0.1"), "alice@elsewhere.test", {kGone}, Plain("q6-3@elsewhere.test"));
+  EXPECT_EQ(log.Count("ledger-queue-id-unavailable"), 2u) << log.Text();
 }
 
 TEST_F(BounceVerificationTest, ConnectionNegotiatedWithoutDataRecordsTheMessageId) {
@@ -332,6 +375,63 @@ TEST_F(BounceVerificationTest, OnlyTheBottomMostReceivedQueueIdsAreTried) {
   EXPECT_FALSE(Suppressed(kGone));
   Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, kOurReceived));
   EXPECT_TRUE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, LongReceivedChainKeepsOurBottomMostField) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  // More hops above ours than the parser looks at (parser/received.h).
+  std::string chain;
+  for (int i = 0; i < 24; ++i) {
+    chain += "Received: by relay" + std::to_string(i) + ".remote.test id R" + std::to_string(i) +
+             "; Mon, 23 Nov 2026\r\n";
+  }
+  Send(*Connect("192.0.2.1"), "", {"alice@elsewhere.test"},
+       DsnReturning(kGone, chain + kOurReceived));
+  EXPECT_TRUE(Suppressed(kGone));
+}
+
+TEST_F(BounceVerificationTest, InboundTrustNamesTheLedgerKeyThatFoundTheEntry) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  ASSERT_TRUE(store_->RecordSent("m8@elsewhere.test", {kOther}, 86400, now_).ok());
+  LogCapture log;
+  auto c = Connect("192.0.2.1");
+  Send(*c, "", {"alice@elsewhere.test"}, Dsn(kOther, "m8@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=verified evidence=ledger ledger=message-id "), 1u) << log.Text();
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, kOurReceived));
+  EXPECT_EQ(log.Count("trust=verified evidence=ledger ledger=queue-id "), 1u) << log.Text();
+  Send(*c, "", {"alice@elsewhere.test"}, Dsn(kGone, "never-sent@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=unverified evidence=none ledger=none "), 1u) << log.Text();
+  // A VERP tag, or a bad one, decides alone: the ledger is not consulted.
+  Send(*c, "", {Verp(kGone)}, Dsn(kGone, "m8@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=verified evidence=verp-tag ledger=none "), 1u) << log.Text();
+  std::string forged = Verp(kOther);
+  forged[12] = forged[12] == 'a' ? 'b' : 'a';
+  Send(*c, "", {forged}, Dsn(kOther, "m8@elsewhere.test"));
+  EXPECT_EQ(log.Count("trust=forged evidence=bad-tag ledger=none "), 1u) << log.Text();
+}
+
+// A Message-ID another message of ours also had, and our Received field:
+// the entry that lists the recipient the report names is the one that
+// bounced, whichever key found it.
+TEST_F(BounceVerificationTest, TheEntryListingTheReportsRecipientWins) {
+  Start("SentLedger queue-id\n");
+  ASSERT_TRUE(store_->RecordSent(" queue-id:4Fq7Xy1Abc@out.example.com", {kGone}, 86400, now_)
+                  .ok());
+  ASSERT_TRUE(store_->RecordSent("reused@elsewhere.test", {kOther}, 86400, now_).ok());
+  const std::string returned =
+      "Message-ID: <reused@elsewhere.test>\r\n" + std::string(kOurReceived);
+  LogCapture log;
+  auto c = Connect("192.0.2.1");
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kGone, returned));
+  EXPECT_TRUE(Suppressed(kGone));
+  EXPECT_EQ(log.Count("ledger=queue-id "), 1u) << log.Text();
+  Send(*c, "", {"alice@elsewhere.test"}, DsnReturning(kOther, returned));
+  EXPECT_TRUE(Suppressed(kOther));
+  EXPECT_EQ(log.Count("ledger=message-id "), 1u) << log.Text();
 }
 
 TEST_F(BounceVerificationTest, BounceToVerpAddressIsVerifiedAndRecorded) {

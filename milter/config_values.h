@@ -11,12 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"  // EqualsIgnoreCase, for the setters
 #include "common/status.h"
 #include "milter/config.h"
 
 namespace bm::config_text {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string_view Trim(std::string_view s);
 // Drops a comment: '#' at the start of the line or after a blank.
 std::string_view StripComment(std::string_view line);

@@ -1,8 +1,9 @@
 #include "milter/filter.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "common/ascii.h"
+#include "common/glob.h"
 #include "milter/decision_log.h"
 #include "parser/parser.h"
 
@@ -12,18 +13,11 @@ namespace {
 constexpr std::size_t kMaxClassificationHeaders = 10;
 constexpr std::size_t kMaxHeaderValueBytes = 900;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return out;
-}
-
 // Receiving domain of an address, lower-cased; "" when there is none.
 std::string DomainOf(std::string_view address) {
   std::size_t at = address.rfind('@');
   if (at == std::string_view::npos || at + 1 == address.size()) return "";
-  return Lower(address.substr(at + 1));
+  return ToLowerAscii(address.substr(at + 1));
 }
 
 // Header values are written by us from parsed (untrusted) text: printable
@@ -55,8 +49,6 @@ InboundAction ActionForKind(const Config& config, ReportKind kind) {
   }
   return InboundAction::kAccept;
 }
-
-std::string QueueId(MtaSession& mta) { return mta.Macro("i").value_or(""); }
 
 }  // namespace
 
@@ -123,7 +115,7 @@ Verdict Filter::OnEnvRcpt(ConnectionContext& c, MtaSession& mta, std::string_vie
   std::string recipient(StripAngleBrackets(recipient_arg).substr(0, 512));
   ++m.recipients_seen;
   for (const std::string& pattern : config.bounce_addresses) {
-    if (AddressGlobMatch(pattern, recipient)) {
+    if (GlobMatch(pattern, recipient)) {
       m.to_bounce_address = true;
       return AdmitBounceRecipient(c, mta, bounce_limits_, recipient, clock_());
     }

@@ -79,6 +79,9 @@ struct ConnectionContext {
   std::string client_host;
   std::optional<IpAddress> client_ip;
   bool outbound_client = false;  // client_ip in OutboundClients
+  // ledger-queue-id-unavailable was logged: the macros it is about are
+  // passed per connection, so once is enough (bounce_verification.h).
+  bool queue_id_unavailable_logged = false;
   MessageContext message;
 };
 

@@ -207,10 +207,10 @@ TEST_F(FilterTest, QueueIdLedgerAcceptsAtDataUnlessRecipientsAreToBeRemoved) {
   ASSERT_EQ(filter_->OnEnvFrom(*c, mta_, "news@mta.test"), Verdict::kContinue);
   EXPECT_EQ(filter_->OnEnvRcpt(*c, mta_, "fine@remote.test"), Verdict::kContinue);
   EXPECT_EQ(filter_->OnData(*c, mta_), Verdict::kAccept);
-  Result<std::optional<std::vector<std::string>>> sent =
+  Result<StoreAccess::SentEntries> sent =
       store_->LookupSent({" queue-id:4Q1A2B3C@mta.test"}, kNow);
   ASSERT_TRUE(sent.ok()) << sent.status().ToString();
-  EXPECT_EQ(*sent, std::vector<std::string>{"fine@remote.test"});
+  EXPECT_EQ(*sent, StoreAccess::SentEntries{std::vector<std::string>{"fine@remote.test"}});
 }
 
 TEST_F(FilterTest, MonitorModeRefusesNothing) {

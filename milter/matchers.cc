@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -90,30 +89,6 @@ bool NetContains(const NetRange& net, const IpAddress& ip) {
     if ((net.base.bytes[i] & mask) != (ip.bytes[i] & mask)) return false;
   }
   return true;
-}
-
-bool AddressGlobMatch(std::string_view pattern, std::string_view address) {
-  // Iterative glob with single-star backtracking: linear in practice, never
-  // recursive, so a hostile address cannot blow the stack.
-  std::size_t p = 0, a = 0;
-  std::size_t star = std::string_view::npos, star_a = 0;
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-  while (a < address.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_a = a;
-    } else if (p < pattern.size() && (pattern[p] == '?' || lower(pattern[p]) == lower(address[a]))) {
-      ++p;
-      ++a;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      a = ++star_a;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 std::string_view StripAngleBrackets(std::string_view address) {

@@ -38,11 +38,6 @@ std::optional<IpAddress> ParseIpAddress(std::string_view text);
 std::optional<IpAddress> IpFromSockaddr(const sockaddr* addr);
 bool NetContains(const NetRange& net, const IpAddress& ip);
 
-// Case-insensitive glob over a whole address: `*` matches any run of
-// characters, `?` one character, everything else itself.
-// "bounces+*@example.com" matches "bounces+abc=x.org@EXAMPLE.com".
-bool AddressGlobMatch(std::string_view pattern, std::string_view address);
-
 // Removes one pair of enclosing angle brackets and surrounding blanks:
 // "<a@b>" -> "a@b", "a@b" -> "a@b", "<>" -> "".
 std::string_view StripAngleBrackets(std::string_view address);

@@ -34,6 +34,10 @@ class MtaSession {
   virtual bool ChangeSender(const std::string& sender) = 0;
 };
 
+// The MTA's queue id of the message (macro "i"), "" when it did not send it:
+// what the decision log names a message by.
+inline std::string QueueId(MtaSession& mta) { return mta.Macro("i").value_or(""); }
+
 }  // namespace bm
 
 #endif  // BM_MILTER_MTA_SESSION_H_

@@ -1,5 +1,6 @@
 #include "milter/store_access.h"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -167,23 +168,31 @@ Status StoreAccess::RecordSent(std::string_view key, const std::vector<std::stri
   });
 }
 
-Result<std::optional<std::vector<std::string>>> StoreAccess::LookupSent(
-    const std::vector<std::string>& keys, std::int64_t now) {
-  using Sent = Result<std::optional<std::vector<std::string>>>;
-  return WithStore([&](Store& store) -> Sent {
-    auto first_found = [&]() -> Sent {
+Result<StoreAccess::SentEntries> StoreAccess::LookupSent(const std::vector<std::string>& keys,
+                                                        std::int64_t now,
+                                                        const SentWanted& wanted) {
+  return WithStore([&](Store& store) -> Result<SentEntries> {
+    auto look = [&]() -> Result<SentEntries> {
+      SentEntries entries;
+      entries.reserve(keys.size());
       for (const std::string& key : keys) {
-        Sent sent = store.LookupSent(key, now);
-        if (!sent.ok() || sent->has_value()) return sent;
+        Result<std::optional<std::vector<std::string>>> sent = store.LookupSent(key, now);
+        if (!sent.ok()) return sent.status();
+        entries.push_back(std::move(*sent));
       }
-      return std::optional<std::vector<std::string>>();
+      return entries;
     };
-    Sent sent = first_found();
-    if (!sent.ok() || sent->has_value() || keys.empty()) return sent;
+    auto any_wanted = [&](const SentEntries& entries) {
+      return std::any_of(entries.begin(), entries.end(), [&](const auto& entry) {
+        return entry.has_value() && (!wanted || wanted(*entry));
+      });
+    };
+    Result<SentEntries> entries = look();
+    if (!entries.ok() || keys.empty() || any_wanted(*entries)) return entries;
     // One commit of the queued entries, however many keys missed.
     Status flushed = store.Flush();
     if (!flushed.ok()) return flushed;
-    return first_found();
+    return look();
   });
 }
 

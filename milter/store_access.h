@@ -13,6 +13,7 @@
 #define BM_MILTER_STORE_ACCESS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -71,13 +72,17 @@ class StoreAccess {
   Status CountSent(std::string_view domain, std::uint64_t recipients);
   // The sent-message ledger, keyed by Message-ID or queue id. RecordSent is
   // asynchronous (the store commits it within its flush interval).
-  // LookupSent answers the entry of the first of `keys` the store has; when
-  // none has one, it commits the pending entries once and looks again, so a
-  // bounce that comes back within a second still finds its message.
+  // LookupSent answers, for each of `keys` in order, the recipients of its
+  // entry, or nullopt when the store has none. When no entry found is
+  // `wanted` (without `wanted`, any entry is), it commits the pending entries
+  // once and looks again, so a bounce that comes back within a second still
+  // finds its message.
+  using SentEntries = std::vector<std::optional<std::vector<std::string>>>;
+  using SentWanted = std::function<bool(const std::vector<std::string>& recipients)>;
   Status RecordSent(std::string_view key, const std::vector<std::string>& recipients,
                     std::int64_t ttl_seconds, std::int64_t now);
-  Result<std::optional<std::vector<std::string>>> LookupSent(const std::vector<std::string>& keys,
-                                                            std::int64_t now);
+  Result<SentEntries> LookupSent(const std::vector<std::string>& keys, std::int64_t now,
+                                 const SentWanted& wanted = nullptr);
 
  private:
   StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds);

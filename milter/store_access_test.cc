@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "milter/config_test_util.h"
+#include "store/store.h"
 #include "store/store_test_util.h"
 
 namespace bm {
@@ -94,6 +97,49 @@ TEST_F(StoreAccessTest, UnkeyableRecipientDoesNotFailTheBounce) {
   }
   EXPECT_TRUE(store.RecordReport(report, classified, kT0).ok());
   EXPECT_TRUE(store.Check("kim@example.org", kT0)->refused);
+}
+
+using Recipients = std::vector<std::string>;
+
+TEST_F(StoreAccessTest, LookupSentAnswersEachKeyInOrder) {
+  StoreAccess store(WithStore(""));
+  ASSERT_TRUE(store.Open().ok());
+  ASSERT_TRUE(store.RecordSent("m1@example.org", {"a@example.org"}, kDay, kT0).ok());
+  ASSERT_TRUE(store.RecordSent("m2@example.org", {"b@example.org"}, kDay, kT0).ok());
+  // Pending entries are committed once when no key has one.
+  Result<StoreAccess::SentEntries> sent =
+      store.LookupSent({"m2@example.org", "none@example.org", "m1@example.org"}, kT0);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, (StoreAccess::SentEntries{Recipients{"b@example.org"}, std::nullopt,
+                                             Recipients{"a@example.org"}}));
+  sent = store.LookupSent({}, kT0);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_TRUE(sent->empty());
+}
+
+// An entry found that is not the one wanted (a reused Message-ID) does not
+// stop the one commit of pending entries that a wanted one may be among.
+TEST_F(StoreAccessTest, LookupSentCommitsWhenNoEntryFoundIsWanted) {
+  StoreAccess store(WithStore(""));
+  ASSERT_TRUE(store.Open().ok());
+  ASSERT_TRUE(store.RecordSent("reused@example.org", {"a@example.org"}, kDay, kT0).ok());
+  // The store's writer also commits pending entries once its flush interval
+  // has passed since its last commit, and StoreAccess does not let a test
+  // set that interval: the answer below proves the commit was LookupSent's
+  // only when it comes before the interval has passed since this commit.
+  const auto committed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(store.LookupSent({"none@example.org"}, kT0).ok());  // commits it
+  ASSERT_TRUE(store.RecordSent(" queue-id:Q1@mx.example.org", {"b@example.org"}, kDay, kT0).ok());
+  auto lists_b = [](const Recipients& r) { return r == Recipients{"b@example.org"}; };
+  Result<StoreAccess::SentEntries> sent =
+      store.LookupSent({"reused@example.org", " queue-id:Q1@mx.example.org"}, kT0, lists_b);
+  if (std::chrono::steady_clock::now() - committed >=
+      std::chrono::milliseconds(StoreOptions().flush_interval_ms)) {
+    GTEST_SKIP() << "too slow to tell LookupSent's commit from the periodic one";
+  }
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, (StoreAccess::SentEntries{Recipients{"a@example.org"},
+                                             Recipients{"b@example.org"}}));
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ namespace bm {
 namespace {
 
 bool IsLocalChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  if (IsAsciiAlnum(c)) return true;
   switch (c) {
     case '.': case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
     case '+': case '-': case '=': case '?': case '^': case '_': case '`':
@@ -18,8 +18,7 @@ bool IsLocalChar(char c) {
 }
 
 bool IsDomainChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '-' || c == '_';
+  return IsAsciiAlnum(c) || c == '.' || c == '-' || c == '_';
 }
 
 constexpr std::size_t kMaxQuotedLocal = 64;

@@ -47,7 +47,7 @@ struct OriginalMessage {
   // Every X-* header of the returned message (campaign ids and the like), in order.
   std::vector<std::pair<std::string, std::string>> x_headers;
   // "ID@host" of its Received fields ("by HOST ... id ID"), in header order,
-  // at most 16 fields looked at (parser/received.h).
+  // the bottom-most 16 fields looked at (parser/received.h).
   std::vector<std::string> received_ids;
 };
 

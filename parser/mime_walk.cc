@@ -28,15 +28,19 @@ bool IsIgnoredField(std::string_view name) {
   return false;
 }
 
-// The fields with values RFC 2047-decoded to valid UTF-8. Received fields
-// are kept up to `keep_received` (a returned message's name the queue ids
-// the sent-message ledger may be keyed by: parser/received.h).
+// The fields with values RFC 2047-decoded to valid UTF-8. Of the Received
+// fields only the last `keep_received` are kept (a returned message's name
+// the queue ids the sent-message ledger may be keyed by, ours among the
+// bottom-most: parser/received.h).
 FieldGroup DecodedFields(const FieldGroup& raw, std::size_t keep_received) {
+  std::size_t skip = ReceivedFieldsAbove(raw, keep_received);
   FieldGroup fields;
-  std::size_t received = 0;
   for (const HeaderField& f : raw) {
     if (EqualsIgnoreCase(f.name, "Received")) {
-      if (++received > keep_received) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
     } else if (IsIgnoredField(f.name)) {
       continue;
     }

@@ -73,12 +73,22 @@ std::vector<std::string_view> Words(std::string_view text) {
 
 }  // namespace
 
+std::size_t ReceivedFieldsAbove(const FieldGroup& fields, std::size_t keep) {
+  const auto received = static_cast<std::size_t>(std::count_if(
+      fields.begin(), fields.end(),
+      [](const HeaderField& f) { return EqualsIgnoreCase(f.name, "Received"); }));
+  return received > keep ? received - keep : 0;
+}
+
 std::vector<std::string> ReceivedQueueIds(const FieldGroup& fields) {
+  std::size_t skip = ReceivedFieldsAbove(fields, kMaxReceivedFields);
   std::vector<std::string> ids;
-  std::size_t seen = 0;
   for (const HeaderField& f : fields) {
     if (!EqualsIgnoreCase(f.name, "Received")) continue;
-    if (++seen > kMaxReceivedFields) break;
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
     std::optional<std::string> text = WithoutComments(f.value);
     if (!text) continue;
     const std::vector<std::string_view> words = Words(*text);

@@ -61,14 +61,32 @@ TEST(ReceivedQueueIdsTest, LengthsAreBounded) {
   EXPECT_EQ(IdsOf("Received: by " + long_host + " id ABC\n"), Ids{});
 }
 
-TEST(ReceivedQueueIdsTest, AtMostSixteenFieldsAreLookedAt) {
+// Received fields from Q0 (top) to Q<n-1> (bottom), other fields between.
+std::string ReceivedChain(std::size_t n) {
   std::string headers;
-  for (std::size_t i = 0; i < kMaxReceivedFields + 4; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     headers += "Received: by mx.example.com id Q" + std::to_string(i) + "\n";
+    headers += "X-Hop: " + std::to_string(i) + "\n";
   }
-  Ids ids = IdsOf(headers);
+  return headers;
+}
+
+TEST(ReceivedQueueIdsTest, TheBottomMostSixteenFieldsAreLookedAt) {
+  // A long chain: the bottom-most fields (the first hops, where ours is) stay.
+  Ids ids = IdsOf(ReceivedChain(kMaxReceivedFields + 4));
   ASSERT_EQ(ids.size(), kMaxReceivedFields);
-  EXPECT_EQ(ids.back(), "Q" + std::to_string(kMaxReceivedFields - 1) + "@mx.example.com");
+  EXPECT_EQ(ids.front(), "Q4@mx.example.com");
+  EXPECT_EQ(ids.back(), "Q" + std::to_string(kMaxReceivedFields + 3) + "@mx.example.com");
+  EXPECT_EQ(IdsOf(ReceivedChain(3)),
+            (Ids{"Q0@mx.example.com", "Q1@mx.example.com", "Q2@mx.example.com"}));
+}
+
+TEST(ReceivedQueueIdsTest, ReceivedFieldsAbove) {
+  const FieldGroup fields = ParseHeaderBlock(ReceivedChain(5));
+  EXPECT_EQ(ReceivedFieldsAbove(fields, 2), 3u);
+  EXPECT_EQ(ReceivedFieldsAbove(fields, 5), 0u);
+  EXPECT_EQ(ReceivedFieldsAbove(fields, 16), 0u);
+  EXPECT_EQ(ReceivedFieldsAbove({}, 2), 0u);
 }
 
 TEST(ReceivedQueueIdsTest, ParseBounceFillsTheOriginalMessage) {
@@ -93,6 +111,44 @@ TEST(ReceivedQueueIdsTest, ParseBounceFillsTheOriginalMessage) {
   EXPECT_TRUE(r->original.message_id.empty());
   EXPECT_EQ(r->original.received_ids,
             (Ids{"4Zremote1@mx.example.org", "4Flocal2@out.example.com"}));
+}
+
+// A returned message with more Received fields than are kept, ours at the
+// bottom, returned whole (message/rfc822) or as headers only: the parser's
+// own bound on returned Received fields keeps ours too.
+TEST(ReceivedQueueIdsTest, ParseBounceKeepsTheBottomMostOfALongChain) {
+  std::string chain;
+  for (std::size_t i = 0; i < kMaxReceivedFields + 8; ++i) {
+    chain += "Received: by relay" + std::to_string(i) + ".example.org (Postfix) id R" +
+             std::to_string(i) + "; Mon, 23 Nov 2026\n";
+  }
+  chain +=
+      "Received: from c (c [192.0.2.7])\n\tby out.example.com (Postfix) with ESMTPSA id "
+      "4Flocal2\n\tfor <cat@example.org>; Mon, 23 Nov 2026\n";
+  for (const char* type : {"text/rfc822-headers", "message/rfc822"}) {
+    const std::string dsn =
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+        "To: sender@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n\n"
+        "--B1\nContent-Type: text/plain\n\nfailed\n\n"
+        "--B1\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; cat@example.org\nAction: failed\nStatus: 5.1.1\n\n"
+        "--B1\nContent-Type: " + std::string(type) + "\n\n" + chain +
+        "From: sender@example.com\nTo: cat@example.org\nSubject: Hello\n\nbody\n\n"
+        "--B1--\n";
+    Result<BounceReport> r = ParseBounce(dsn);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const Ids& ids = r->original.received_ids;
+    ASSERT_EQ(ids.size(), kMaxReceivedFields) << type;
+    EXPECT_EQ(ids.back(), "4Flocal2@out.example.com") << type;
+    EXPECT_EQ(ids[ids.size() - 2],
+              "R" + std::to_string(kMaxReceivedFields + 7) + "@relay" +
+                  std::to_string(kMaxReceivedFields + 7) + ".example.org")
+        << type;
+  }
 }
 
 }  // namespace

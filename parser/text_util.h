@@ -10,20 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"  // IsAsciiDigit, IsAsciiAlnum, EqualsIgnoreCase, ToLowerAscii
+
 namespace bm {
 
-inline bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-inline bool IsAsciiAlnum(char c) {
-  return IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
 // Position of needle in haystack ignoring ASCII case, or npos.
 std::size_t FindIgnoreCase(std::string_view haystack, std::string_view needle,
                            std::size_t from = 0);
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
-std::string ToLowerAscii(std::string_view s);
 std::string_view Trim(std::string_view s);
 
 // Splits text into lines; accepts LF and CRLF, drops the terminators.

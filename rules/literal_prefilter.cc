@@ -1,7 +1,8 @@
 #include "rules/literal_prefilter.h"
 
-#include <cctype>
 #include <cstring>
+
+#include "common/ascii.h"
 
 namespace bm {
 namespace {
@@ -9,9 +10,7 @@ namespace {
 constexpr std::size_t kMinLiteral = 3;
 constexpr std::size_t kMaxTrigramsPerLiteral = 6;
 
-unsigned char Lower(char c) {
-  return static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
-}
+unsigned char Lower(char c) { return static_cast<unsigned char>(LowerAscii(c)); }
 
 uint16_t TrigramHash(unsigned char a, unsigned char b, unsigned char c) {
   uint32_t v = (uint32_t{a} | uint32_t{b} << 8 | uint32_t{c} << 16) * 2654435761u;
@@ -82,7 +81,7 @@ class AlternativeReader {
     }
     char e = re_[pos_ + 1];
     pos_ += 2;
-    if (!std::isalnum(static_cast<unsigned char>(e))) {
+    if (!IsAsciiAlnum(e)) {
       AddLiteral(e);  // \. \/ \- ...: the character itself
     } else if (std::strchr("bBdDwWsShHvVRNAzZG", e) != nullptr) {
       Break();
@@ -101,7 +100,7 @@ class AlternativeReader {
       // Inline options: (?x) changes what whitespace means.
       std::size_t i = pos_ + 2;
       while (i < re_.size() &&
-             (std::isalpha(static_cast<unsigned char>(re_[i])) || re_[i] == '-' || re_[i] == '^')) {
+             (IsAsciiAlpha(re_[i]) || re_[i] == '-' || re_[i] == '^')) {
         if (re_[i] == 'x') ok_ = false;
         ++i;
       }

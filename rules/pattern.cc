@@ -4,7 +4,9 @@
 #include <pcre2.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "common/ascii.h"
+#include "common/glob.h"
 
 namespace bm {
 namespace {
@@ -36,12 +38,6 @@ pcre2_match_data* ThreadMatchData() {
   return data.get();
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 void Pattern::CodeDeleter::operator()(pcre2_real_code_8* code) const { pcre2_code_free(code); }
@@ -49,32 +45,6 @@ void Pattern::CodeDeleter::operator()(pcre2_real_code_8* code) const { pcre2_cod
 Pattern::Pattern(Pattern&&) noexcept = default;
 Pattern& Pattern::operator=(Pattern&&) noexcept = default;
 Pattern::~Pattern() = default;
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Iterative matcher with single-star backtracking: linear in practice and
-  // never recursive, whatever the pattern.
-  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  auto same = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || same(pattern[p], text[t]))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 Result<Pattern> Pattern::Glob(std::string_view list) {
   Pattern pattern;
@@ -87,7 +57,7 @@ Result<Pattern> Pattern::Glob(std::string_view list) {
     if (item.empty()) {
       return Status::InvalidArgument("empty alternative in '" + std::string(list) + "'");
     }
-    pattern.globs_.push_back(Lower(item));
+    pattern.globs_.push_back(ToLowerAscii(item));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

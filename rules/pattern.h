@@ -64,9 +64,6 @@ class Pattern {
   std::vector<RequiredLiteral> literals_;
 };
 
-// Glob match of text against a pattern of `*` and `?`, ASCII case-insensitive.
-bool GlobMatch(std::string_view pattern, std::string_view text);
-
 }  // namespace bm
 
 #endif  // BM_RULES_PATTERN_H_

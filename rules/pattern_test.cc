@@ -5,20 +5,6 @@
 namespace bm {
 namespace {
 
-TEST(GlobMatchTest, StarsAndQuestionMarks) {
-  EXPECT_TRUE(GlobMatch("5.1.*", "5.1.1"));
-  EXPECT_TRUE(GlobMatch("5.1.*", "5.1.10"));
-  EXPECT_FALSE(GlobMatch("5.1.*", "5.2.1"));
-  EXPECT_TRUE(GlobMatch("55?", "550"));
-  EXPECT_FALSE(GlobMatch("55?", "55"));
-  EXPECT_FALSE(GlobMatch("55?", "5500"));
-  EXPECT_TRUE(GlobMatch("*.google.com", "MX.Google.COM"));
-  EXPECT_TRUE(GlobMatch("*", ""));
-  EXPECT_FALSE(GlobMatch("?", ""));
-  EXPECT_TRUE(GlobMatch("a*b*c", "axxbyyc"));
-  EXPECT_FALSE(GlobMatch("a*b*c", "axxbyy"));
-}
-
 TEST(PatternTest, GlobListAndNone) {
   Result<Pattern> p = Pattern::Glob("550,551,none");
   ASSERT_TRUE(p.ok());

@@ -1,5 +1,7 @@
 #include "store/address.h"
 
+#include "common/ascii.h"
+
 namespace bm {
 namespace {
 
@@ -11,8 +13,6 @@ std::string_view Trim(std::string_view s) {
   std::size_t e = s.find_last_not_of(kSpace);
   return s.substr(b, e - b + 1);
 }
-
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
+
 namespace bm {
 namespace {
 
@@ -275,9 +277,7 @@ Result<CsvImportLayout> CsvImportLayout::FromHeader(const std::vector<std::strin
     if (layout.columns_.empty() && name.compare(0, kUtf8Bom.size(), kUtf8Bom) == 0) {
       name.erase(0, kUtf8Bom.size());
     }
-    for (char& c : name) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    name = ToLowerAscii(name);
     has_address = has_address || name == "address" || name == "email";
     layout.columns_.push_back(std::move(name));
   }

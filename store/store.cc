@@ -10,14 +10,22 @@
 #include <ctime>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "store/store_impl.h"
 
 namespace bm {
 namespace {
 
-// Schema 2: domain ids and the text dictionary (docs/store.md). Schema 1
-// stores (before 2026-11-23) are refused; none was deployed.
-constexpr std::string_view kSchemaVersion = "2";
+// Schema 3: the layout of schema 2 (domain ids and the text dictionary,
+// docs/store.md), renumbered so that programs older than the domain
+// generation, which write domain entries without bumping it, refuse the
+// store instead of leaving the lookup caches of current programs stale.
+// A schema 2 store is upgraded in place by the first open with write access
+// (UpgradeSchema2) and read as it is by a read-only open. Schema 1 stores
+// (before 2026-11-23) are refused; none was deployed.
+constexpr std::string_view kSchemaVersion = "3";
+constexpr std::string_view kUpgradableSchema = "2";
 constexpr unsigned kMaxDbs = 12;
 constexpr std::size_t kMaxMessageIdBytes = 480;  // LMDB keys are at most 511 bytes
 constexpr std::size_t kMaxLedgerRecipients = 1000;
@@ -29,6 +37,21 @@ Status CreateDirectory(const std::string& path) {
   std::filesystem::create_directories(path, ec);
   if (ec) return Status::IOError("create " + path + ": " + ec.message());
   ::chmod(path.c_str(), 0750);
+  return Status::Ok();
+}
+
+// Schema 2 -> 3 inside the opening write transaction. Only the version
+// changes, and the domain generation: a schema 2 store may have been written
+// by programs that did not bump it, so every lookup cache (of a read-only
+// program that opened the store before) is emptied at its next lookup.
+Status UpgradeSchema2(lmdb::Txn& txn, MDB_dbi meta) {
+  Result<DomainGeneration> gen = ReadDomainGeneration(txn, meta);
+  if (!gen.ok()) return gen.status();
+  ++gen->suppression;
+  ++gen->creation;
+  int rc = txn.Put(meta, kDomainGenKey, EncodeDomainGeneration(*gen));
+  if (rc == 0) rc = txn.Put(meta, "schema", kSchemaVersion);
+  if (rc != 0) return lmdb::ErrorStatus(rc, "upgrade schema");
   return Status::Ok();
 }
 
@@ -71,10 +94,13 @@ Status Store::Impl::Open() {
     const bool fresh = rc == MDB_NOTFOUND && create;
     if (rc == MDB_NOTFOUND && !create) return Status::Corruption("store has no schema version");
     if (rc != 0 && !fresh) return lmdb::ErrorStatus(rc, "read schema");
-    if (!fresh && schema != kSchemaVersion) {
+    // Decided before anything is written: `schema` points into the transaction.
+    const bool upgrade = !fresh && create && schema == kUpgradableSchema;
+    if (!fresh && schema != kSchemaVersion && schema != kUpgradableSchema) {
       return Status::Corruption("store " + options_.path + " has schema '" + std::string(schema) +
                                 "', this program reads schema '" + std::string(kSchemaVersion) +
-                                "': export it with the bouncectl that wrote it and import the "
+                                "' (and upgrades schema '" + std::string(kUpgradableSchema) +
+                                "'): export it with the bouncectl that wrote it and import the "
                                 "file into a new store");
     }
     const std::pair<const char*, MDB_dbi*> names[] = {
@@ -96,8 +122,16 @@ Status Store::Impl::Open() {
       if (rc == 0) rc = txn.Put(dbis_.meta, "next_seq", lmdb::EncodeU64Key(1));
       if (rc != 0) return lmdb::ErrorStatus(rc, "initialise store");
     }
+    if (upgrade) {
+      s = UpgradeSchema2(txn, dbis_.meta);
+      if (!s.ok()) return s;
+    }
     rc = txn.Commit();
     if (rc != 0) return lmdb::ErrorStatus(rc, "commit");
+    if (upgrade) {
+      spdlog::info("store {}: upgraded from schema {} to {}", options_.path, kUpgradableSchema,
+                   kSchemaVersion);
+    }
     break;
   }
   if (!options_.read_only) writer_ = std::thread([this] { WriterLoop(); });

@@ -18,8 +18,11 @@
 //    a transaction of its own so that one bad request fails alone.
 //  - CountSent and RecordSent are asynchronous: they queue and return; the
 //    writer commits them with the next transaction, at most
-//    StoreOptions::flush_interval_ms later. A crash may lose those counts or
-//    ledger entries, never a recorded bounce. Flush() waits for them.
+//    StoreOptions::flush_interval_ms later, on their own when every request
+//    of that transaction fails. A crash may lose those counts or ledger
+//    entries, never a recorded bounce. One that cannot be written (a damaged
+//    domain entry) is dropped and logged; it fails no request. Flush() waits
+//    for them.
 // Several processes (the milter and bouncectl) may open the same store at
 // once; LMDB serialises their write transactions.
 //
@@ -124,8 +127,11 @@ struct VerifyReport {
 class Store {
  public:
   // Opens (creating if needed) the store at options.path and starts the
-  // writer thread. Errors: kInvalidArgument (bad options), kIOError (cannot
-  // create/open), kCorruption (a newer or foreign schema).
+  // writer thread. A schema 2 store is upgraded to schema 3 in the opening
+  // transaction when opened with write access, and read as it is when
+  // opened read-only (docs/store.md, UPGRADING). Errors: kInvalidArgument
+  // (bad options), kIOError (cannot create/open), kCorruption (any other
+  // schema: older, newer or foreign).
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   // Stops the writer after committing everything queued.
   ~Store();

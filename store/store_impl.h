@@ -34,7 +34,7 @@ struct Dbis {
   MDB_dbi expiry;       // be64 suppressed_until + AddressKey -> "" (temporary suppressions)
   MDB_dbi sent;         // message-id -> SentEntry
   MDB_dbi sent_expiry;  // be64 expires + message-id -> ""
-  MDB_dbi meta;         // "schema" -> "2", "next_seq" -> be64, "domain_gen" (domain_cache.h)
+  MDB_dbi meta;         // "schema" -> "3", "next_seq" -> be64, "domain_gen" (domain_cache.h)
 };
 
 // The dictionaries read inside any transaction, remembering the last domain
@@ -77,8 +77,10 @@ class WriteContext : public DictionaryWriter {
   // Writes rec, moving its expiry-index entry from `before` (nullptr = new).
   Status PutRecord(const AddressRecord* before, const AddressRecord& rec);
   Result<DomainRecord> GetDomain(std::string_view domain);  // empty record (id 0) when absent
-  // Writes d; a new entry (id 0) gets its id here.
-  Status PutDomain(DomainRecord& d);
+  // Writes d; a new entry (id 0) gets its id here. was_suppressed: d's
+  // `suppressed` flag as GetDomain returned it (ignored for a new entry); a
+  // change makes FinishDomainGeneration bump the domain generation.
+  Status PutDomain(DomainRecord& d, bool was_suppressed);
   // Assigns ev.seq and appends it to the log.
   Status AppendEvent(StoredEvent& ev);
   // Bumps the domain generation (store/domain_cache.h) when this transaction
@@ -167,16 +169,22 @@ class Store::Impl {
   // Another process grew the map: adopt its size.
   Status AdoptMapSize() const;
   Status GrowMap();
-  // Commits a batch of requests plus the pending counters, setting each
-  // request's result.
-  void CommitBatch(const std::vector<Request*>& batch, const PendingSent& sent,
-                   const PendingLedger& ledger);
-  // One write transaction (regrown and redone while the map is full).
+  // Commits a batch of requests plus the pending counters and ledger
+  // entries, setting each request's result. The counters and entries are
+  // committed even when every request fails; what cannot be written is
+  // dropped and logged (see ApplyAsyncWrites).
+  void CommitBatch(const std::vector<Request*>& batch, PendingSent& sent, PendingLedger& ledger);
+  // One write transaction (regrown and redone while the map is full, redone
+  // without a counter or ledger entry that cannot be written).
   // *request_failed: a request's own error aborted it.
-  Status CommitOnce(const std::vector<Request*>& batch, const PendingSent& sent,
-                    const PendingLedger& ledger, bool* request_failed);
-  Status ApplyAsyncWrites(WriteContext& ctx, const PendingSent& sent,
-                          const PendingLedger& ledger);
+  Status CommitOnce(const std::vector<Request*>& batch, PendingSent& sent, PendingLedger& ledger,
+                    bool* request_failed);
+  // Writes the counters and ledger entries. On an error other than a full
+  // map it removes and logs what failed — the one entry when the error is
+  // its own (kCorruption, kInvalidArgument: a damaged domain entry), all of
+  // them otherwise — and returns the error: the caller aborts and redoes the
+  // transaction without them.
+  Status ApplyAsyncWrites(WriteContext& ctx, PendingSent& sent, PendingLedger& ledger);
 };
 
 // Write operations (store_ops.cc), run by the writer inside a transaction.

@@ -26,11 +26,12 @@ void AddSenderBlamed(DomainRecord& d, const std::string& reason) {
 
 Status SuppressDomainInTxn(WriteContext& ctx, DomainRecord& d, const std::string& reason,
                            RecordSource source, std::string_view actor, std::int64_t now) {
+  const bool was_suppressed = d.suppressed;
   d.suppressed = true;
   d.reason = reason;
   d.source = source;
   d.since = now;
-  Status s = ctx.PutDomain(d);
+  Status s = ctx.PutDomain(d, was_suppressed);
   if (!s.ok()) return s;
   StoredEvent ev;
   ev.type = EventType::kDomainSuppress;
@@ -91,7 +92,7 @@ Status ApplyOneBounce(const StoreOptions& options, WriteContext& ctx, const Boun
         d->hostunknown_addresses >= static_cast<std::uint32_t>(threshold)) {
       s = SuppressDomainInTxn(ctx, *d, "hostunknown", RecordSource::kBounce, "policy", in.time);
     } else {
-      s = ctx.PutDomain(*d);
+      s = ctx.PutDomain(*d, d->suppressed);  // counters only: the flag is unchanged
     }
     if (!s.ok()) return s;
   }
@@ -286,7 +287,7 @@ Result<bool> UnblockDomainEntry(WriteContext& ctx, const std::string& domain,
   d->suppressed = false;
   // Fresh evidence from new addresses is needed to suppress it again.
   d->hostunknown_addresses = 0;
-  Status s = ctx.PutDomain(*d);
+  Status s = ctx.PutDomain(*d, /*was_suppressed=*/true);
   if (!s.ok()) return s;
   StoredEvent ev;
   ev.type = EventType::kDomainUnblock;
@@ -321,8 +322,17 @@ Status ImportInTxn(WriteContext& ctx, const ImportRow& row, std::string_view act
       if (rec.state != AddressState::kSuppressed) enter(AddressState::kSuppressed, 0);
       break;
     case AddressState::kSuppressedTemporary:
-      if (row.until > now && rec.state != AddressState::kSuppressed &&
-          !(rec.state == AddressState::kSuppressedTemporary && rec.suppressed_until >= row.until)) {
+      if (row.until <= now) {
+        // Ran out already: a new record looks as the store's own expiry
+        // would have left it (an export taken before the expiry ran imports
+        // as it would after), like an `active` row that keeps its history.
+        if (!before) {
+          enter(AddressState::kActive, 0);
+          rec.state_since = row.until;
+        }
+      } else if (rec.state != AddressState::kSuppressed &&
+                 !(rec.state == AddressState::kSuppressedTemporary &&
+                   rec.suppressed_until >= row.until)) {
         enter(AddressState::kSuppressedTemporary, row.until);
       }
       break;

@@ -3,8 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <sstream>
+#include <thread>
 
 #include "store/lmdb.h"
 #include "store/store_test_util.h"
@@ -47,6 +54,44 @@ class StoreTest : public ::testing::Test {
   void Rec(std::vector<BounceEvent> evs) {
     Status s = store_->Record(std::move(evs));
     ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  // Closes the store and overwrites the value under `key` in the named
+  // database (the first entry when key is empty) with bytes no decoder
+  // accepts, as a disk fault would. Reopen() afterwards.
+  void Damage(const char* database, std::string key) {
+    store_.reset();  // one process may not open an environment twice
+    lmdb::Env env;
+    ASSERT_TRUE(env.Open(dir_.Sub("db"), std::size_t{64} << 20, 16, 16, false).ok());
+    lmdb::Txn txn;
+    ASSERT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+    MDB_dbi dbi;
+    ASSERT_EQ(lmdb::OpenDbi(txn, database, false, &dbi), 0);
+    if (key.empty()) {
+      lmdb::Cursor cursor;
+      ASSERT_EQ(lmdb::Cursor::Open(txn, dbi, &cursor), 0);
+      std::string_view k, v;
+      ASSERT_EQ(cursor.First(&k, &v), 0);
+      key.assign(k);
+    }
+    ASSERT_EQ(txn.Put(dbi, key, std::string("\x02\xff\xff", 3)), 0);
+    ASSERT_EQ(txn.Commit(), 0);
+  }
+  // Options under which only Flush and the requests commit the counters and
+  // the ledger, never the periodic flush.
+  static StoreOptions NoPeriodicFlush() {
+    StoreOptions o;
+    o.flush_interval_ms = 600'000;
+    return o;
+  }
+  bool InLedger(std::string_view message_id) {
+    Result<std::optional<std::vector<std::string>>> sent = store_->LookupSent(message_id, kT0 + 1);
+    EXPECT_TRUE(sent.ok()) << sent.status().ToString();
+    return sent.ok() && sent->has_value();
+  }
+  std::uint64_t SentTo(std::string_view domain) {
+    Result<std::optional<DomainRecord>> d = store_->GetDomain(domain);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() && d->has_value() ? (*d)->sent : 0;
   }
   void ExpectConsistent() {
     Result<VerifyReport> v = store_->Verify();
@@ -312,7 +357,6 @@ TEST_F(StoreTest, SharedDiagnosticsComeBackWithTheirOwnAddress) {
   ExpectConsistent();
 }
 
-// A schema 1 store (full addresses as keys) is refused, and left as it was.
 TEST_F(StoreTest, ExpiryDropsIndexEntriesThatMatchNoRecord) {
   for (int i = 0; i < 3; ++i) Rec({Bounce("full@example.com", "mailboxfull", false, kT0 + i * kDay)});
   const std::int64_t until = kT0 + 2 * kDay + 14 * kDay;
@@ -340,6 +384,8 @@ TEST_F(StoreTest, ExpiryDropsIndexEntriesThatMatchNoRecord) {
   ExpectConsistent();
 }
 
+// A schema 1 store (full addresses as keys) is refused, and left as it was.
+// store_schema_test.cc covers the other versions.
 TEST_F(StoreTest, OlderSchemaIsRefusedUntouched) {
   store_.reset();
   const std::string path = dir_.Sub("old");
@@ -389,6 +435,41 @@ TEST_F(StoreTest, ImportMergesAndNeverLiftsASuppression) {
   EXPECT_NE(s.message().find("row 2"), std::string::npos) << s.message();
 }
 
+// A temporary suppression that ran out before the import is recorded as the
+// store's own expiry would have left it, not as an empty record.
+TEST_F(StoreTest, ImportOfARunOutTemporarySuppressionRecordsItAsExpired) {
+  ImportRow past{"past@example.com", AddressState::kSuppressedTemporary, "mailboxfull",
+                 kT0 - 20 * kDay, kT0 - 5 * kDay, 0, 3, 0, "452 mailbox full"};
+  ASSERT_TRUE(store_->Import({past}, "import:test", kT0).ok());
+  Result<std::optional<AddressRecord>> rec = store_->GetRecord("past@example.com");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->state, AddressState::kActive);
+  EXPECT_EQ((*rec)->source, RecordSource::kImport);
+  EXPECT_EQ((*rec)->reason, "mailboxfull");
+  EXPECT_EQ((*rec)->state_since, kT0 - 5 * kDay);  // when it ran out
+  EXPECT_EQ((*rec)->suppressed_until, 0);
+  EXPECT_EQ((*rec)->first_bounce, kT0 - 20 * kDay);
+  EXPECT_EQ((*rec)->soft_count, 3u);
+  EXPECT_EQ((*rec)->last_diagnostic, "452 mailbox full");
+  EXPECT_FALSE(Look("past@example.com").suppressed);
+  Result<std::vector<StoredEvent>> history = store_->History("past@example.com", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].type, EventType::kImport);
+  // The same row again changes nothing; for a known address it only merges
+  // the counters.
+  ASSERT_TRUE(store_->Import({past}, "import:test", kT0 + 1).ok());
+  EXPECT_EQ(store_->History("past@example.com", 10)->size(), 1u);
+  Rec({Bounce("hard@example.com", "userunknown", true, kT0)});
+  past.address = "hard@example.com";
+  ASSERT_TRUE(store_->Import({past}, "import:test", kT0).ok());
+  rec = store_->GetRecord("hard@example.com");
+  EXPECT_EQ((*rec)->state, AddressState::kSuppressed);
+  EXPECT_EQ((*rec)->reason, "userunknown");
+  EXPECT_EQ((*rec)->soft_count, 3u);
+  ExpectConsistent();
+}
+
 TEST_F(StoreTest, SentLedgerAndCounters) {
   store_->RecordSent("<m1@example.org>", {"A@x.example", "b@y.example"}, 3600, kT0);
   store_->CountSent("X.example", 2);
@@ -403,6 +484,84 @@ TEST_F(StoreTest, SentLedgerAndCounters) {
   ASSERT_TRUE(store_->ExpireNow(kT0 + 3600).ok());
   EXPECT_EQ(store_->Stats(kT0)->sent_ledger_entries, 0u);
   ExpectConsistent();
+}
+
+// The counters and the ledger queued before a batch are committed even when
+// every request of the batch fails: alone, or several at once.
+TEST_F(StoreTest, SentLedgerAndCountersSurviveABatchWhoseRequestsAllFail) {
+  Rec({Bounce("victim@x.example", "userunknown", true, kT0)});
+  Damage("addresses", "");
+  Reopen(NoPeriodicFlush());
+  store_->RecordSent("<m1@ours.example>", {"alice@y.example"}, kDay, kT0);
+  store_->CountSent("y.example", 5);
+  EXPECT_EQ(store_->Record({Bounce("victim@x.example", "userunknown", true, kT0)}).code(),
+            Status::Code::kCorruption);
+  store_->RecordSent("<m2@ours.example>", {"bob@y.example"}, kDay, kT0);
+  store_->CountSent("y.example", 2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      EXPECT_FALSE(store_->Record({Bounce("victim@x.example", "userunknown", true, kT0)}).ok());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_TRUE(InLedger("m1@ours.example"));
+  EXPECT_TRUE(InLedger("m2@ours.example"));
+  EXPECT_EQ(SentTo("y.example"), 7u);
+}
+
+// The periodic expiry runs alone when nothing else is queued; its failure
+// (a damaged temporary suppression) takes no ledger entry along.
+TEST_F(StoreTest, SentLedgerSurvivesAFailingPeriodicExpiry) {
+  for (int i = 0; i < 3; ++i) Rec({Bounce("full@example.com", "mailboxfull", false, kT0 + i * kDay)});
+  ASSERT_TRUE(Look("full@example.com", kT0 + 3 * kDay).temporary);  // long past by the clock
+  Damage("addresses", "");
+  StoreOptions o;
+  o.path = dir_.Sub("db");
+  o.expire_interval_s = 1;
+  o.flush_interval_ms = 1500;  // the first wake-up finds the expiry due
+  Result<std::unique_ptr<Store>> s = Store::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  store_ = std::move(*s);
+  store_->RecordSent("<m1@ours.example>", {"alice@y.example"}, kDay, kT0);
+  store_->CountSent("y.example", 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_TRUE(InLedger("m1@ours.example"));
+  EXPECT_EQ(SentTo("y.example"), 3u);
+}
+
+// A damaged domain entry loses the count sent to that domain, logged once
+// with the domain and the error; the bounces, the other counters and the
+// ledger of the same transaction are committed.
+TEST_F(StoreTest, DamagedDomainEntryLosesItsCountButFailsNoBounce) {
+  store_->CountSent("y.example", 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  Damage("domains", "y.example");
+  Reopen(NoPeriodicFlush());
+
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+
+  store_->RecordSent("<m1@ours.example>", {"alice@z.example"}, kDay, kT0);
+  store_->CountSent("y.example", 1);  // outbound mail to the damaged domain
+  store_->CountSent("z.example", 2);
+  Status recorded = store_->Record({Bounce("bob@other.example", "userunknown", true, kT0)});
+  spdlog::set_default_logger(previous);
+
+  EXPECT_TRUE(recorded.ok()) << recorded.ToString();
+  EXPECT_TRUE(Look("bob@other.example").suppressed);
+  EXPECT_TRUE(InLedger("m1@ours.example"));
+  EXPECT_EQ(SentTo("z.example"), 2u);
+  EXPECT_EQ(store_->GetDomain("y.example").status().code(), Status::Code::kCorruption);
+  const std::string lines = log.str();
+  EXPECT_NE(lines.find("y.example"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("corruption"), std::string::npos) << lines;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 1) << lines;
 }
 
 TEST_F(StoreTest, RetentionDeletesOldEventsAndTooOldCursorsAreRefused) {
@@ -457,6 +616,7 @@ TEST_F(StoreTest, StatsCountByStateReasonAndRecentBounces) {
 
 TEST_F(StoreTest, ReadOnlyOpenSeesDataAndRefusesWrites) {
   Rec({Bounce("ro@example.com", "userunknown", true, kT0)});
+  store_.reset();  // one process may not open the environment twice
   StoreOptions o;
   o.path = dir_.Sub("db");
   o.read_only = true;

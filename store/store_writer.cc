@@ -51,32 +51,63 @@ Status Store::Impl::GrowMap() {
   return s;
 }
 
-Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, const PendingSent& sent,
-                                     const PendingLedger& ledger) {
-  for (const auto& [domain, n] : sent) {
-    Result<DomainRecord> d = ctx.GetDomain(domain);
-    if (!d.ok()) return d.status();
-    d->sent += n;
-    Status s = ctx.PutDomain(*d);
-    if (!s.ok()) return s;
+namespace {
+
+// Errors that belong to one counter or ledger entry (a damaged domain entry,
+// a value LMDB refuses) rather than to the transaction.
+bool EntryError(const Status& s) {
+  return s.code() == Status::Code::kCorruption || s.code() == Status::Code::kInvalidArgument;
+}
+
+}  // namespace
+
+Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, PendingSent& sent, PendingLedger& ledger) {
+  Status s;
+  auto drop_all = [&] {
+    spdlog::error("store: dropping {} sent counters and {} sent-ledger entries: {}", sent.size(),
+                  ledger.size(), s.ToString());
+    sent.clear();
+    ledger.clear();
+    return s;
+  };
+  for (auto it = sent.begin(); it != sent.end(); ++it) {
+    Result<DomainRecord> d = ctx.GetDomain(it->first);
+    s = d.status();
+    if (s.ok()) {
+      d->sent += it->second;
+      s = ctx.PutDomain(*d, d->suppressed);  // the flag is unchanged
+    }
+    if (s.ok()) continue;
+    if (ctx.map_full()) return s;
+    if (!EntryError(s)) return drop_all();
+    spdlog::error("store: dropping {} from the sent count of {}: {}", it->second, it->first,
+                  s.ToString());
+    sent.erase(it);
+    return s;
   }
-  for (const auto& [message_id, entry] : ledger) {
-    Status s = ctx.Check(ctx.txn().Put(ctx.dbis().sent, message_id, EncodeSentEntry(entry)),
-                         "put sent entry");
+  for (auto it = ledger.begin(); it != ledger.end(); ++it) {
+    const auto& [message_id, entry] = *it;
+    s = ctx.Check(ctx.txn().Put(ctx.dbis().sent, message_id, EncodeSentEntry(entry)),
+                  "put sent entry");
     if (s.ok()) {
       s = ctx.Check(
           ctx.txn().Put(ctx.dbis().sent_expiry, ExpiryKey(entry.expires, message_id), ""),
           "put sent expiry");
     }
-    if (!s.ok()) return s;
+    if (s.ok()) continue;
+    if (ctx.map_full()) return s;
+    if (!EntryError(s)) return drop_all();
+    spdlog::error("store: dropping the sent-ledger entry of {}: {}", message_id, s.ToString());
+    ledger.erase(it);
+    return s;
   }
   return Status::Ok();
 }
 
-Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, const PendingSent& sent,
-                               const PendingLedger& ledger, bool* request_failed) {
+Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, PendingSent& sent,
+                               PendingLedger& ledger, bool* request_failed) {
   *request_failed = false;
-  for (int attempt = 0; attempt <= kMaxGrowthsPerBatch; ++attempt) {
+  for (int attempt = 0; attempt <= kMaxGrowthsPerBatch;) {
     SharedRemapHold hold(remap_);
     lmdb::Txn txn;
     int rc = lmdb::Txn::Begin(env_, /*read_only=*/false, &txn);
@@ -84,6 +115,7 @@ Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, const Pending
       hold.Unlock();
       Status s = AdoptMapSize();
       if (!s.ok()) return s;
+      ++attempt;
       continue;
     }
     if (rc != 0) return lmdb::ErrorStatus(rc, "begin write txn");
@@ -100,7 +132,14 @@ Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, const Pending
         break;
       }
     }
-    if (s.ok()) s = ApplyAsyncWrites(ctx, sent, ledger);
+    // A counter or ledger entry that cannot be written is dropped by
+    // ApplyAsyncWrites: redo the transaction without it, so that it fails
+    // neither the requests nor the other entries.
+    bool redo = false;
+    if (s.ok()) {
+      s = ApplyAsyncWrites(ctx, sent, ledger);
+      redo = !s.ok() && !ctx.map_full();
+    }
     if (s.ok()) s = ctx.FinishDomainGeneration();
     if (s.ok()) {
       s = ctx.Check(txn.Put(dbis_.meta, "next_seq", lmdb::EncodeU64Key(ctx.next_seq())),
@@ -113,34 +152,46 @@ Status Store::Impl::CommitOnce(const std::vector<Request*>& batch, const Pending
     }
     txn.Abort();
     hold.Unlock();
+    if (redo) continue;  // ends: each redo has fewer entries
     if (!ctx.map_full()) return s;
     s = GrowMap();
     if (!s.ok()) return s;
+    ++attempt;
   }
   return Status::Unavailable("store map could not grow enough");
 }
 
-void Store::Impl::CommitBatch(const std::vector<Request*>& batch, const PendingSent& sent,
-                              const PendingLedger& ledger) {
+void Store::Impl::CommitBatch(const std::vector<Request*>& batch, PendingSent& sent,
+                              PendingLedger& ledger) {
   bool request_failed = false;
   Status s = CommitOnce(batch, sent, ledger, &request_failed);
   if (s.ok()) return;
-  if (request_failed && batch.size() > 1) {
-    // One request failed and took the batch with it: give each its own
-    // transaction so that only the failing one fails.
-    bool async_written = false;
-    for (Request* req : batch) {
-      static const PendingSent kNoSent;
-      static const PendingLedger kNoLedger;
-      Status one = CommitOnce({req}, async_written ? kNoSent : sent,
-                              async_written ? kNoLedger : ledger, &request_failed);
-      async_written = async_written || one.ok();
-      req->result = one;
-    }
+  if (!request_failed) {
+    spdlog::error("store write failed: {}", s.ToString());
+    for (Request* req : batch) req->result = s;
     return;
   }
-  spdlog::error("store write failed: {}", s.ToString());
-  for (Request* req : batch) req->result = s;
+  // A request failed and took the batch with it. Each request gets its own
+  // transaction so that only the failing one fails (alone, it has failed
+  // already), and the counters and ledger entries go with the first that
+  // commits, or on their own when none does.
+  bool async_written = false;
+  if (batch.size() > 1) {
+    PendingSent no_sent;
+    PendingLedger no_ledger;
+    for (Request* req : batch) {
+      req->result = async_written ? CommitOnce({req}, no_sent, no_ledger, &request_failed)
+                                  : CommitOnce({req}, sent, ledger, &request_failed);
+      async_written = async_written || req->result.ok();
+    }
+  }
+  if (!async_written && (!sent.empty() || !ledger.empty())) {
+    s = CommitOnce({}, sent, ledger, &request_failed);
+    if (!s.ok()) {
+      spdlog::error("store: dropping {} sent counters and {} sent-ledger entries: {}",
+                    sent.size(), ledger.size(), s.ToString());
+    }
+  }
 }
 
 void Store::Impl::WriterLoop() {

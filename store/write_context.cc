@@ -107,7 +107,7 @@ Result<std::uint32_t> WriteContext::DomainId(std::string_view domain) {
   if (!id.ok() || *id != 0) return id;
   DomainRecord d;
   d.domain.assign(domain);
-  Status s = PutDomain(d);
+  Status s = PutDomain(d, /*was_suppressed=*/false);
   if (!s.ok()) return s;
   return d.id;
 }
@@ -193,18 +193,8 @@ Result<DomainRecord> WriteContext::GetDomain(std::string_view domain) {
   return rec;
 }
 
-Status WriteContext::PutDomain(DomainRecord& d) {
-  if (d.id != 0 && !domain_suppression_flipped_) {
-    // The entry was just read by GetDomain: this search is on cached pages.
-    std::string_view before;
-    int rc = txn_->Get(dbis_.domains, d.domain, &before);
-    if (rc != 0) return rc == MDB_NOTFOUND ? Status::Corruption("domain entry vanished")
-                                           : Check(rc, "get domain");
-    DomainHead head;
-    Status s = DecodeDomainHead(before, &head);
-    if (!s.ok()) return s;
-    domain_suppression_flipped_ = head.suppressed != d.suppressed;
-  }
+Status WriteContext::PutDomain(DomainRecord& d, bool was_suppressed) {
+  if (d.id != 0 && d.suppressed != was_suppressed) domain_suppression_flipped_ = true;
   if (d.id == 0) {
     domain_created_ = true;
     Result<std::uint32_t> id = NextId(dbis_.domain_ids, &next_domain_id_);

@@ -185,7 +185,7 @@ class Security(MailFlowSuite):
                      original_id=message_id)
         self.assertEqual(self.send("", [UNSIGNED_SENDER], report), {})
         self.wait_suppressed(rcpt)
-        self.assertRegex(self.milter.log(), r"trust=verified evidence=ledger")
+        self.assertRegex(self.milter.log(), r"trust=verified evidence=ledger ledger=message-id ")
         # The same report naming a recipient the message did not have: not recorded.
         other = "not-a-recipient@remote.test"
         report = dsn("mx.remote.test", other, "5.1.1", "550 5.1.1 user unknown",
@@ -211,13 +211,13 @@ class Security(MailFlowSuite):
             received = re.findall(r"^Received:.*(?:\n[ \t].*)*", header, re.M)
             self.assertTrue(any("(Postfix)" in r and " id " in r for r in received), header)
             returned = "".join(r.replace("\n", "\r\n") + "\r\n" for r in received)
-            before = self.milter.log().count("evidence=ledger")
+            before = self.milter.log().count("evidence=ledger ledger=queue-id ")
             report = dsn("mx.remote.test", rcpt, "5.1.1", "550 5.1.1 user unknown",
                          original_id="gone")
             self.assertEqual(self.send("", [UNSIGNED_SENDER],
                                        report.replace("Message-ID: <gone>\r\n", returned)), {})
             self.wait_suppressed(rcpt)
-            self.assertGreater(self.milter.log().count("evidence=ledger"), before,
+            self.assertGreater(self.milter.log().count("evidence=ledger ledger=queue-id "), before,
                                self.diagnostics())
             # Accepting at DATA accepts that message only: the next message of the
             # same SMTP session is checked again, and the suppressed address refused.
