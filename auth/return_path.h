@@ -1,6 +1,6 @@
 // Signed return paths: envelope senders that prove a bounce answers our mail.
 //
-// The milter rewrites the envelope sender of outgoing mail (smfi_chgfrom) to
+// The milter rewrites the envelope sender of outgoing mail (at end of message) to
 // one of two forms; a bounce comes back to that address, and Decode() tells
 // whether its tag is ours, fresh, and for whom.
 //

@@ -2,7 +2,7 @@
 //
 // Every public function of parser/, rules/, store/ and milter/ that can fail
 // returns a Status (no value) or a Result<T> (a value or a Status). Exceptions
-// never cross a module boundary, and never reach libmilter.
+// never cross a module boundary, and never reach the milter protocol code.
 //
 // "Not found" is not an error where absence is a normal answer (a store lookup
 // of an unknown address returns an empty record, not kNotFound).

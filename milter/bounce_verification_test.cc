@@ -1,5 +1,5 @@
-// The filter with bounce verification, driven callback by callback as
-// libmilter would, over a real LMDB store in a temporary directory.
+// The filter with bounce verification, driven handler by handler as an MTA
+// connection would, over a real LMDB store in a temporary directory.
 #include "milter/bounce_verification.h"
 
 #include <arpa/inet.h>
@@ -201,7 +201,7 @@ class BounceVerificationTest : public ::testing::Test {
 
   static GMimeLibrary* gmime_;
   TempDir dir_;
-  // The DATA step as libmilter runs it when negotiated (SentLedger
+  // The DATA step as the connection runs it when negotiated (SentLedger
   // queue-id), with the macros Postfix sends by then.
   bool data_step_ = false;
   std::map<std::string, std::string> data_macros_ = {{"i", "4Fq7Xy1Abc"},

@@ -98,8 +98,8 @@ class DomainCache {
     std::size_t max_entries_;
     std::size_t size_ = 0;
     // Grows by doubling, keeping at least half of the slots empty, so that a
-    // short-lived thread (libmilter runs one per connection) allocates a few
-    // KB, not the full table.
+    // thread that looks up few domains allocates a few KB, not the full
+    // table.
     static constexpr std::size_t kInitialSlots = 64;
     void Grow();
     std::vector<Slot> slots_;  // a power of two, or empty
