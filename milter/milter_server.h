@@ -13,7 +13,10 @@
 // max_connections are served at once; beyond that the acceptor stops
 // accepting (logged) and new connections wait in the listen backlog.
 // timeout_seconds bounds every read and write (SO_RCVTIMEO/SO_SNDTIMEO): an
-// MTA silent for that long loses its connection.
+// MTA silent for that long loses its connection. Over TCP, replies go out
+// unbuffered (TCP_NODELAY) and every packet is acknowledged at once
+// (TCP_QUICKACK), or the MTA's Nagle algorithm would hold a command back
+// behind a packet that gets no reply.
 //
 // Stop: Stop() (from any thread) stops accepting and closes the listening
 // socket (Run() then returns); a worker finishes the packet it is handling,
