@@ -271,7 +271,7 @@ TEST_F(StoreSchemaTest, OtherSchemasAreRefusedUntouched) {
       Result<std::unique_ptr<Store>> s = OpenStore(path_, read_only);
       ASSERT_FALSE(s.ok());
       EXPECT_EQ(s.status().code(), Status::Code::kCorruption);
-      const std::string& message = s.status().message();
+      const std::string message = s.status().message();
       EXPECT_NE(message.find(std::string("has schema '") + schema + "'"), std::string::npos)
           << message;
       EXPECT_NE(message.find("reads schema '3' (and upgrades schema '2')"), std::string::npos)
