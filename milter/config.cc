@@ -370,7 +370,10 @@ const ConfigKey kKeys[] = {
      &SetInt<&Config::max_mime_parts, 1, 100000>},
     {"MilterTimeout", "seconds", "300", "10 to 7200",
      "How long the daemon waits on a connection for the MTA's next command, or for the MTA to "
-     "take a reply, before it closes the connection (the MTA then applies its default action).",
+     "take a reply, before it closes the connection (the MTA then applies its default action). "
+     "A command begun must also be complete within this time, and the MTA's first one (the "
+     "negotiation, sent as it connects) within 10 seconds, so that a client trickling bytes "
+     "cannot keep a connection slot (MaxConnections).",
      &SetInt<&Config::milter_timeout, 10, 7200>, kNeedsRestart},
     {"ListenBacklog", "integer", "128", "1 to 65535",
      "listen(2) backlog of the milter socket. Connections beyond MaxConnections wait there.",
@@ -379,9 +382,13 @@ const ConfigKey kKeys[] = {
      "MTA connections served at once. Postfix opens one per SMTP session and per submission "
      "through sendmail(1) or pickup; each is served by a thread of its own, kept for the next "
      "connection when it closes and ended after a minute without one (a thread holds one of "
-     "the store's 1024 LMDB reader slots, hence the bound). Beyond the limit the daemon accepts no more (a warning is logged): new "
-     "connections wait in the listen backlog until one closes, or the MTA gives up after its "
-     "connect timeout and applies its default action.",
+     "the store's 1024 LMDB reader slots, hence the bound). Beyond the limit the daemon accepts "
+     "no more (a warning is logged): new connections wait in the listen backlog until one "
+     "closes, or the MTA gives up waiting for the negotiation's reply (Postfix: "
+     "milter_connect_timeout over TCP, milter_command_timeout over a unix socket, whose "
+     "connect succeeds into the backlog) and applies its default action. Any local user can "
+     "connect to an inet socket and hold connections: where local users are not trusted, use "
+     "a unix socket in a directory only the MTA can reach.",
      &SetSize<&Config::max_connections, 1, 1000>, kNeedsRestart},
     {"LogLevel", "level", "info", "trace, debug, info, warning, error, critical, off",
      "Least severe message logged. Decisions are logged at info.", &SetLogLevel},

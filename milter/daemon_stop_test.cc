@@ -105,7 +105,8 @@ class DaemonStopTest : public ::testing::TestWithParam<int> {
       execl(BM_MILTER_PATH, "bounce-milter", "-f", "-c", conf.c_str(), nullptr);
       _exit(127);
     }
-    // Ready when the socket accepts a connection (the store is open by then).
+    // Listening: the socket exists before the store is opened, and a session
+    // begun now is served once the daemon runs, after the store is open.
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     int fd = -1;
     while (fd < 0 && Clock::now() < deadline && !Exited()) {

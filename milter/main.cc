@@ -148,7 +148,13 @@ int Run(const Options& options) {
   const std::string path = ConfigPathToUse(options);
   Result<std::shared_ptr<const Policy>> loaded = LoadPolicy(path);
   if (!loaded.ok()) {
-    spdlog::critical("{}", loaded.status().ToString());
+    if (options.check_only) {
+      // The check's answer is the error alone ("FILE:LINE: message"), for
+      // scripts and editors; the daemon logs it like any other.
+      std::fprintf(stderr, "%s\n", loaded.status().message().c_str());
+    } else {
+      spdlog::critical("{}", loaded.status().ToString());
+    }
     return kExitConfig;
   }
   std::shared_ptr<const Policy> policy = *loaded;
@@ -180,6 +186,9 @@ int Run(const Options& options) {
   sigemptyset(&set);
   for (int sig : {SIGHUP, SIGUSR2, SIGTERM, SIGINT}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A log reader that went away (LogTarget stderr into a pipe) must cost a
+  // log line, not the daemon; the sockets are written with MSG_NOSIGNAL.
+  signal(SIGPIPE, SIG_IGN);
 
   if (!config.pid_file.empty() && !(s = WritePidFile(config.pid_file)).ok()) {
     spdlog::critical("{}", s.ToString());
@@ -277,7 +286,7 @@ int main(int argc, char** argv) {
       default: bm::Usage(stderr); return bm::kExitUsage;
     }
   }
-  if (optind != argc) {
+  if (optind != argc || (options.print_keys && options.print_commented)) {
     bm::Usage(stderr);
     return bm::kExitUsage;
   }

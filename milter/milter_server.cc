@@ -26,6 +26,11 @@ namespace {
 
 constexpr std::size_t kReadSize = 64 * 1024;
 constexpr auto kLimitWarningInterval = std::chrono::minutes(1);
+timeval ToTimeval(std::chrono::steady_clock::duration d) {
+  const auto us = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
 
 Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
@@ -94,7 +99,9 @@ Result<int> Bind(const SocketSpec& address, int backlog) {
     size = found->ai_addrlen;
     freeaddrinfo(found);
   }
-  const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a connection that goes away between poll() and accept4()
+  // must not leave the acceptor blocked where Stop() cannot wake it.
+  const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Errno("socket");
   FdCloser closer(fd);
   const int one = 1;
@@ -163,6 +170,7 @@ void MilterServer::Stop() {
 Status MilterServer::Run() {
   Status status = Status::Ok();
   std::optional<std::chrono::steady_clock::time_point> last_warning;
+  std::optional<std::chrono::steady_clock::time_point> last_accept_error;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -191,8 +199,12 @@ Status MilterServer::Run() {
     if (fd < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
       // Out of descriptors or memory: the connection stays in the backlog;
-      // retry in a moment rather than spin.
-      spdlog::error("milter socket: accept: {}", std::strerror(errno));
+      // retry in a moment rather than spin, and say so once a minute.
+      const auto now = std::chrono::steady_clock::now();
+      if (!last_accept_error || now - *last_accept_error >= kLimitWarningInterval) {
+        spdlog::error("milter socket: accept: {} (retrying every 100 ms)", std::strerror(errno));
+        last_accept_error = now;
+      }
       poll(&fds[1], 1, 100);
       continue;
     }
@@ -288,9 +300,21 @@ void MilterServer::Close(int fd) {
 }
 
 void MilterServer::Serve(int fd) {
+  using Clock = std::chrono::steady_clock;
+  const std::chrono::seconds timeout_seconds(options_.timeout_seconds);
   const timeval timeout{options_.timeout_seconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  // Reads wait at most MilterTimeout between commands. A packet begun must
+  // be complete within MilterTimeout of its first byte, and the first one
+  // (negotiation) within negotiation_timeout of the connection: the MTA
+  // negotiates as soon as it connects (Postfix and Sendmail do), and a client
+  // that says nothing, or trickles bytes, must not keep one of the
+  // MaxConnections slots for long. The receive timeout is changed only while
+  // such a deadline runs, not on every read.
+  std::optional<Clock::time_point> deadline =
+      Clock::now() + std::min<Clock::duration>(options_.negotiation_timeout, timeout_seconds);
+  bool receive_timeout_is_idle = false;
+  bool negotiated = false;  // a first packet was handled
   // Over TCP: replies are small and the MTA waits for each, so no Nagle
   // delay on our side.
   const int one = 1;
@@ -321,6 +345,8 @@ void MilterServer::Serve(int fd) {
       }
       keep = handler->Handle(**packet, &replies);
       begin += consumed;
+      negotiated = true;
+      deadline.reset();  // the next packet has a deadline of its own
     }
     if (!replies.empty()) {
       if (!WriteAll(fd, replies)) {
@@ -346,6 +372,15 @@ void MilterServer::Serve(int fd) {
       std::memcpy(larger.get(), in.get(), end);
       in = std::move(larger);
     }
+    if (negotiated && begin != end && !deadline) deadline = Clock::now() + timeout_seconds;
+    if (deadline) {
+      const timeval left = ToTimeval(*deadline - Clock::now());
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &left, sizeof left);
+      receive_timeout_is_idle = false;
+    } else if (!receive_timeout_is_idle) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      receive_timeout_is_idle = true;
+    }
     const ssize_t n = read(fd, in.get() + end, capacity - end);
     // The MTA writes a command that gets no reply (macros, a header) and
     // then the next one, which its Nagle algorithm holds back until the first
@@ -356,8 +391,10 @@ void MilterServer::Serve(int fd) {
     if (n == 0) return;  // the MTA closed, or Stop()
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        spdlog::info("closing milter connection: no command from the MTA for {} s",
-                     options_.timeout_seconds);
+        spdlog::info("closing milter connection: {}",
+                     !negotiated ? "no negotiation from the MTA in time"
+                     : deadline  ? "a command from the MTA did not arrive in time"
+                                 : "no command from the MTA for MilterTimeout");
       } else {
         spdlog::info("closing milter connection: {}", std::strerror(errno));
       }

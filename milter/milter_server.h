@@ -69,6 +69,10 @@ struct MilterServerOptions {
   int timeout_seconds = 300;
   std::size_t max_connections = 512;
   std::chrono::milliseconds idle_worker_lifetime = std::chrono::seconds(60);
+  // The MTA's negotiation must arrive within this of the connection (capped
+  // by timeout_seconds); a packet begun, within timeout_seconds of its first
+  // byte. Between packets a connection may wait timeout_seconds.
+  std::chrono::milliseconds negotiation_timeout = std::chrono::seconds(10);
 };
 
 class MilterServer {

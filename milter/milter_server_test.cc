@@ -82,7 +82,10 @@ class Client {
   // True when the server closed the connection (end of file, no more bytes).
   bool Closed() {
     char byte;
-    return recv(fd_, &byte, 1, 0) == 0;
+    const ssize_t n = recv(fd_, &byte, 1, 0);
+    // A reset (the server closed with our bytes unread) is a close too; a
+    // timeout is not.
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   }
   void Connect(const sockaddr* addr, socklen_t size) {
     fd_ = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -90,6 +93,7 @@ class Client {
     const timeval timeout{10, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
+  int fd() const { return fd_; }
   void SetReadTimeout(int ms) {
     const timeval timeout{ms / 1000, (ms % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -115,12 +119,14 @@ class MilterServerTest : public FilterFixture {
 
   void Start(PacketHandlerFactory factory, std::size_t max_connections = 512,
              std::string socket = "",
-             milliseconds idle_worker_lifetime = std::chrono::seconds(60)) {
+             milliseconds idle_worker_lifetime = std::chrono::seconds(60),
+             const std::function<void(MilterServerOptions&)>& adjust = nullptr) {
     MilterServerOptions options;
     options.idle_worker_lifetime = idle_worker_lifetime;
     options.socket = socket.empty() ? "unix:" + SocketPath() : socket;
     options.max_connections = max_connections;
     options.timeout_seconds = 30;
+    if (adjust) adjust(options);
     Result<std::unique_ptr<MilterServer>> server = MilterServer::Listen(options, factory);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
@@ -194,6 +200,45 @@ TEST_F(MilterServerTest, PacketsSplitAcrossWritesAreReassembled) {
   // A body chunk larger than one read.
   mta.Send(Rcpt("<news@mta.test>") + Packet('N') + Packet('B', std::string(200000, 'x')));
   EXPECT_EQ(mta.Read(3), "ccc");
+}
+
+// A client that does not negotiate, or trickles a packet byte by byte, loses
+// its connection (and its MaxConnections slot) without waiting for
+// MilterTimeout between each byte; a negotiated connection may stay idle.
+TEST_F(MilterServerTest, SilentOrTricklingClientsAreCut) {
+  Start(
+      [this]() -> std::unique_ptr<PacketHandler> {
+        return std::make_unique<FilterConnection>(*filter_);
+      },
+      512, "", std::chrono::seconds(60), [](MilterServerOptions& options) {
+        options.negotiation_timeout = milliseconds(300);
+        options.timeout_seconds = 2;
+      });
+  const auto started = std::chrono::steady_clock::now();
+  Client silent(SocketPath());
+  EXPECT_TRUE(silent.Closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1500));
+
+  Client idle(SocketPath());
+  idle.Send(Optneg());
+  EXPECT_EQ(idle.Read(1), "O");
+  std::this_thread::sleep_for(milliseconds(500));  // beyond the negotiation timeout
+  idle.Send(Connect4("client.test", "203.0.113.9") + Mail("<>"));
+  EXPECT_EQ(idle.Read(1), "c");
+
+  Client trickle(SocketPath());
+  trickle.Send(Optneg());
+  EXPECT_EQ(trickle.Read(1), "O");
+  const std::string packet = Mail("<news@mta.test>");
+  const auto first_byte = std::chrono::steady_clock::now();
+  // One byte every 250 ms: each read comes well within the timeout, the
+  // packet as a whole would take several times it.
+  for (std::size_t i = 0; i + 1 < packet.size() && i < 16; ++i) {
+    if (send(trickle.fd(), &packet[i], 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  EXPECT_TRUE(trickle.Closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - first_byte, milliseconds(3500));
 }
 
 TEST_F(MilterServerTest, MalformedOrOversizedPacketClosesOnlyItsConnection) {
