@@ -262,7 +262,8 @@ const ConfigKey kKeys[] = {
      "Where the daemon listens for the MTA, in the syntax of libmilter-based milters (note: "
      "Postfix writes the same socket as inet:HOST:PORT). HOST is an IP address or a name "
      "resolved at start; without @HOST, every address. A unix socket is created (a stale one "
-     "removed) before privileges are dropped and is then given to SocketOwner with SocketMode. "
+     "removed; one another process still listens on makes the start fail) before privileges "
+     "are dropped and is then given to SocketOwner with SocketMode. "
      "Prefer a unix socket: TCP costs more, even on loopback (docs/performance.md). Over TCP "
      "the daemon acknowledges every packet at once, so that the MTA's Nagle algorithm does not "
      "hold back a command that follows a packet without reply (a 40 ms stall each time).",

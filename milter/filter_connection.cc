@@ -28,6 +28,9 @@ constexpr std::uint32_t kActions = kActionAddHeaders | kActionDeleteRcpt | kActi
 constexpr std::uint32_t kStepsNotNeeded = kStepNoHelo | kStepNoUnknown;
 constexpr std::uint32_t kNoReplySteps = kStepNoReplyHeader | kStepNoReplyConnect;
 
+// Longest reply line the filter may set, as libmilter allowed.
+constexpr std::size_t kMaxReplyBytes = 980;
+
 // "{auth_authen}" and "auth_authen" name the same macro.
 std::string_view Unbraced(std::string_view name) {
   if (name.size() >= 2 && name.front() == '{' && name.back() == '}') {
@@ -335,6 +338,8 @@ bool FilterConnection::SetReply(const SmtpReply& reply) {
   std::string line = r;
   if (!reply.xcode.empty()) line += " " + reply.xcode;
   if (!reply.text.empty()) line += " " + reply.text;
+  // libmilter's bound (MAXREPLYLEN): the MTA gets the plain verdict instead.
+  if (line.size() > kMaxReplyBytes) return false;
   reply_ = std::move(line);
   return true;
 }
@@ -349,7 +354,7 @@ bool FilterConnection::AddHeader(const std::string& name, const std::string& val
 }
 
 bool FilterConnection::DeleteRecipient(const std::string& recipient) {
-  if (stage_ != kEndOfMessage || (actions_ & kActionDeleteRcpt) == 0 ||
+  if (stage_ != kEndOfMessage || (actions_ & kActionDeleteRcpt) == 0 || recipient.empty() ||
       recipient.find('\0') != std::string::npos) {
     return false;
   }

@@ -76,11 +76,17 @@ Result<int> Bind(const SocketSpec& address, int backlog) {
     std::memcpy(&storage, &un, sizeof un);
     size = sizeof un;
     // A socket left by a previous run (killed, or stopped as root) would make
-    // bind fail; anything else at that path is not ours to remove.
+    // bind fail; one that still answers is another daemon's (a second
+    // instance started by mistake must not take its path over), and
+    // anything else at that path is not ours to remove.
     struct stat st;
-    if (lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
-        unlink(address.path.c_str()) != 0) {
-      return Errno("unlink stale socket " + address.path);
+    if (lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+      const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (probe < 0) return Errno("socket");
+      const bool live = connect(probe, reinterpret_cast<const sockaddr*>(&un), sizeof un) == 0;
+      close(probe);
+      if (live) return Status::IOError("another process is listening on " + address.path);
+      if (unlink(address.path.c_str()) != 0) return Errno("unlink stale socket " + address.path);
     }
   } else {
     family = address.kind == SocketSpec::Kind::kInet ? AF_INET : AF_INET6;

@@ -351,6 +351,20 @@ TEST_F(MilterServerTest, RemovesAStaleSocketButNotAFile) {
   EXPECT_FALSE(MilterServer::Listen(options, nullptr).ok());
 }
 
+// A second daemon started by mistake on the same path must not take it over.
+TEST_F(MilterServerTest, RefusesASocketAnotherServerListensOn) {
+  StartFilter();
+  MilterServerOptions options;
+  options.socket = "unix:" + SocketPath();
+  Result<std::unique_ptr<MilterServer>> second = MilterServer::Listen(options, nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("another process is listening"), std::string::npos)
+      << second.status().ToString();
+  Client mta(SocketPath());
+  mta.Send(Optneg());
+  EXPECT_EQ(mta.Read().command, 'O');
+}
+
 TEST_F(MilterServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
   StartFilter(1);
   auto first = std::make_unique<Client>(SocketPath());

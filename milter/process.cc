@@ -80,12 +80,21 @@ Status SetSocketPermissions(std::string_view socket_spec, const std::string& own
   std::optional<std::string> unix_path = UnixSocketPath(socket_spec);
   if (!unix_path) return Status::Ok();
   const std::string& path = *unix_path;
+  // Done as root in a directory the daemon's user may write: never follow a
+  // symbolic link put in the socket's place, or root would chown and chmod
+  // the file it points to.
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return Errno("lstat " + path);
+  if (!S_ISSOCK(st.st_mode)) return Status::IOError(path + " is no longer the daemon's socket");
   if (!owner.empty()) {
     Result<UserIds> ids = LookupUser(owner);
     if (!ids.ok()) return ids.status();
-    if (chown(path.c_str(), ids->uid, ids->gid) != 0) return Errno("chown " + path);
+    if (lchown(path.c_str(), ids->uid, ids->gid) != 0) return Errno("chown " + path);
   }
-  if (chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) return Errno("chmod " + path);
+  // Fails on a symbolic link (EOPNOTSUPP) instead of following it.
+  if (fchmodat(AT_FDCWD, path.c_str(), static_cast<mode_t>(mode), AT_SYMLINK_NOFOLLOW) != 0) {
+    return Errno("chmod " + path);
+  }
   return Status::Ok();
 }
 
