@@ -12,13 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include "milter/milter_test_util.h"
 #include "milter/recording_session.h"
 #include "parser/parser.h"
 
 namespace bm {
 namespace {
 
-constexpr std::int64_t kNow = 1763800000;
+constexpr std::int64_t kNow = milter_test::kFixtureNow;
 
 sockaddr_in Ipv4(const char* text) {
   sockaddr_in a{};
@@ -27,63 +28,10 @@ sockaddr_in Ipv4(const char* text) {
   return a;
 }
 
-std::string Dsn(const std::string& recipient, const std::string& status,
-                const std::string& diagnostic) {
-  return "From: MAILER-DAEMON@mx.other.test\r\n"
-         "Subject: Undelivered Mail Returned to Sender\r\n"
-         "MIME-Version: 1.0\r\n"
-         "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n"
-         "\r\n"
-         "--B\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n"
-         "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-         "Reporting-MTA: dns; mx.other.test\r\n\r\n"
-         "Final-Recipient: rfc822; " + recipient + "\r\n"
-         "Action: failed\r\nStatus: " + status + "\r\n"
-         "Diagnostic-Code: smtp; " + diagnostic + "\r\n--B--\r\n";
-}
+using milter_test::Dsn;
 
-class FilterTest : public ::testing::Test {
+class FilterTest : public milter_test::FilterFixture {
  protected:
-  static void SetUpTestSuite() { gmime_ = new GMimeLibrary(); }
-  static void TearDownTestSuite() {
-    delete gmime_;
-    gmime_ = nullptr;
-  }
-
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bm-filter-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    Configure("");
-  }
-  void TearDown() override {
-    filter_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // (Re)creates the filter with config text and a store at store_path (default: dir_/store).
-  void Configure(const std::string& config_text, std::string store_path = "") {
-    Result<std::shared_ptr<const Config>> config = LoadConfigString(config_text, "test.conf");
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    auto policy = std::make_shared<Policy>();
-    policy->config = *config;
-    policy->rules = RuleTable::Default();
-    // No return-path keys; unverified bounces recorded (bounce verification is
-    // tested in bounce_verification_test.cc).
-    policy->verifier = std::make_shared<const BounceVerifier>(
-        nullptr, VerifierOptions{.unverified = Disposition::kRecord});
-    filter_.reset();
-    holder_ = std::make_unique<PolicyHolder>(policy);
-    if (!store_) {
-      store_ = std::make_unique<StoreAccess>(
-          store_path.empty() ? (dir_ / "store").string() : store_path, 1);
-    }
-    filter_ = std::make_unique<Filter>(*holder_, *store_, [] { return kNow; });
-  }
-
   std::unique_ptr<ConnectionContext> Connect(const char* ip) {
     sockaddr_in a = Ipv4(ip);
     return filter_->OnConnect("client.test", reinterpret_cast<sockaddr*>(&a));
@@ -125,15 +73,8 @@ class FilterTest : public ::testing::Test {
     mta_ = RecordingSession();
   }
 
-  static GMimeLibrary* gmime_;
-  std::filesystem::path dir_;
-  std::unique_ptr<PolicyHolder> holder_;
-  std::unique_ptr<StoreAccess> store_;
-  std::unique_ptr<Filter> filter_;
   RecordingSession mta_;
 };
-
-GMimeLibrary* FilterTest::gmime_ = nullptr;
 
 TEST_F(FilterTest, BounceIsRecordedAndTagged) {
   auto c = Connect("127.0.0.1");

@@ -86,7 +86,8 @@ inline std::string Commands(const std::vector<Reply>& replies) {
   return out;
 }
 
-inline std::string Dsn(const std::string& recipient) {
+inline std::string Dsn(const std::string& recipient, const std::string& status = "5.1.1",
+                       const std::string& diagnostic = "550 5.1.1 user unknown") {
   return "From: MAILER-DAEMON@mx.other.test\r\n"
          "Subject: Undelivered Mail Returned to Sender\r\n"
          "MIME-Version: 1.0\r\n"
@@ -98,8 +99,8 @@ inline std::string Dsn(const std::string& recipient) {
          "Final-Recipient: rfc822; " +
          recipient +
          "\r\n"
-         "Action: failed\r\nStatus: 5.1.1\r\n"
-         "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n";
+         "Action: failed\r\nStatus: " +
+         status + "\r\nDiagnostic-Code: smtp; " + diagnostic + "\r\n--B--\r\n";
 }
 
 // The packets of a whole message after RCPT: headers (one packet each), end
@@ -118,8 +119,12 @@ inline std::string MessagePackets(const std::string& raw) {
   return out + Packet('N') + Packet('B', raw.substr(end + 4)) + Packet('E');
 }
 
+// The fixed "now" of the fixture's filter.
+inline constexpr std::int64_t kFixtureNow = 1763800000;
+
 // A Filter with the embedded rules over a store in a fresh temporary
-// directory; unverified bounces are recorded.
+// directory; no return-path keys, unverified bounces recorded (bounce
+// verification has tests of its own).
 class FilterFixture : public ::testing::Test {
  protected:
   // Once per program: GMime leaks when initialised a second time.
@@ -130,16 +135,25 @@ class FilterFixture : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    Result<std::shared_ptr<const Config>> config = LoadConfigString("", "test.conf");
+    Configure("");
+  }
+  // (Re)creates the filter with config text; the store (at store_path,
+  // default dir_/store) is opened on the first call only.
+  void Configure(const std::string& config_text, const std::string& store_path = "") {
+    Result<std::shared_ptr<const Config>> config = LoadConfigString(config_text, "test.conf");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto policy = std::make_shared<Policy>();
     policy->config = *config;
     policy->rules = RuleTable::Default();
     policy->verifier = std::make_shared<const BounceVerifier>(
         nullptr, VerifierOptions{.unverified = Disposition::kRecord});
+    filter_.reset();
     holder_ = std::make_unique<PolicyHolder>(policy);
-    store_ = std::make_unique<StoreAccess>((dir_ / "store").string(), 1);
-    filter_ = std::make_unique<Filter>(*holder_, *store_, [] { return 1763800000; });
+    if (!store_) {
+      store_ = std::make_unique<StoreAccess>(
+          store_path.empty() ? (dir_ / "store").string() : store_path, 1);
+    }
+    filter_ = std::make_unique<Filter>(*holder_, *store_, [] { return kFixtureNow; });
   }
   void TearDown() override {
     filter_.reset();

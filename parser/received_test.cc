@@ -89,24 +89,30 @@ TEST(ReceivedQueueIdsTest, ReceivedFieldsAbove) {
   EXPECT_EQ(ReceivedFieldsAbove({}, 2), 0u);
 }
 
+// A Postfix DSN for cat@example.org returning `returned` (header fields, an
+// empty line, maybe a body) as a part of `type`.
+std::string DsnReturning(std::string_view type, std::string_view returned) {
+  return std::string(
+             "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+             "To: sender@example.com\n"
+             "Subject: Undelivered Mail Returned to Sender\n"
+             "MIME-Version: 1.0\n"
+             "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n\n"
+             "--B1\nContent-Type: text/plain\n\nfailed\n\n"
+             "--B1\nContent-Type: message/delivery-status\n\n"
+             "Reporting-MTA: dns; mx.example.org\n\n"
+             "Final-Recipient: rfc822; cat@example.org\nAction: failed\nStatus: 5.1.1\n\n"
+             "--B1\nContent-Type: ") +
+         std::string(type) + "\n\n" + std::string(returned) + "--B1--\n";
+}
+
 TEST(ReceivedQueueIdsTest, ParseBounceFillsTheOriginalMessage) {
-  constexpr std::string_view kDsn =
-      "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
-      "To: sender@example.com\n"
-      "Subject: Undelivered Mail Returned to Sender\n"
-      "MIME-Version: 1.0\n"
-      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n\n"
-      "--B1\nContent-Type: text/plain\n\nfailed\n\n"
-      "--B1\nContent-Type: message/delivery-status\n\n"
-      "Reporting-MTA: dns; mx.example.org\n\n"
-      "Final-Recipient: rfc822; cat@example.org\nAction: failed\nStatus: 5.1.1\n\n"
-      "--B1\nContent-Type: text/rfc822-headers\n\n"
+  Result<BounceReport> r = ParseBounce(DsnReturning(
+      "text/rfc822-headers",
       "Received: by mx.example.org (Postfix) id 4Zremote1; Mon, 23 Nov 2026\n"
       "Received: from c (c [192.0.2.7])\n\tby out.example.com (Postfix) with ESMTPSA id 4Flocal2\n"
       "\tfor <cat@example.org>; Mon, 23 Nov 2026\n"
-      "From: sender@example.com\nTo: cat@example.org\nSubject: Hello\n\n"
-      "--B1--\n";
-  Result<BounceReport> r = ParseBounce(kDsn);
+      "From: sender@example.com\nTo: cat@example.org\nSubject: Hello\n\n"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->original.message_id.empty());
   EXPECT_EQ(r->original.received_ids,
@@ -126,19 +132,8 @@ TEST(ReceivedQueueIdsTest, ParseBounceKeepsTheBottomMostOfALongChain) {
       "Received: from c (c [192.0.2.7])\n\tby out.example.com (Postfix) with ESMTPSA id "
       "4Flocal2\n\tfor <cat@example.org>; Mon, 23 Nov 2026\n";
   for (const char* type : {"text/rfc822-headers", "message/rfc822"}) {
-    const std::string dsn =
-        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
-        "To: sender@example.com\n"
-        "Subject: Undelivered Mail Returned to Sender\n"
-        "MIME-Version: 1.0\n"
-        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n\n"
-        "--B1\nContent-Type: text/plain\n\nfailed\n\n"
-        "--B1\nContent-Type: message/delivery-status\n\n"
-        "Reporting-MTA: dns; mx.example.org\n\n"
-        "Final-Recipient: rfc822; cat@example.org\nAction: failed\nStatus: 5.1.1\n\n"
-        "--B1\nContent-Type: " + std::string(type) + "\n\n" + chain +
-        "From: sender@example.com\nTo: cat@example.org\nSubject: Hello\n\nbody\n\n"
-        "--B1--\n";
+    const std::string dsn = DsnReturning(
+        type, chain + "From: sender@example.com\nTo: cat@example.org\nSubject: Hello\n\nbody\n\n");
     Result<BounceReport> r = ParseBounce(dsn);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     const Ids& ids = r->original.received_ids;

@@ -27,18 +27,6 @@ namespace {
 constexpr std::int64_t kT0 = 1700000000;
 constexpr std::int64_t kDay = 86400;
 
-BounceEvent Bounce(std::string address, std::string reason, bool hard, std::int64_t time) {
-  BounceEvent ev;
-  ev.address = std::move(address);
-  ev.reason = std::move(reason);
-  ev.hard = hard;
-  ev.bounce_class = hard ? "permanent" : "transient";
-  ev.status = hard ? "5.1.1" : "4.2.2";
-  ev.diagnostic = "550 no such user";
-  ev.time = time;
-  return ev;
-}
-
 Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only) {
   StoreOptions options;
   options.path = path;

@@ -22,19 +22,6 @@ namespace {
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kT0 = 1700000000;
 
-BounceEvent Bounce(std::string address, std::string reason, bool hard, std::int64_t time) {
-  BounceEvent ev;
-  ev.address = std::move(address);
-  ev.reason = std::move(reason);
-  ev.hard = hard;
-  ev.bounce_class = hard ? "permanent" : "transient";
-  ev.status = hard ? "5.1.1" : "4.2.2";
-  ev.diagnostic = "550 no such user";
-  ev.rule_id = "test";
-  ev.time = time;
-  return ev;
-}
-
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }

@@ -1,13 +1,32 @@
-// Test helpers for store/: a temporary directory removed at the end.
+// Test helpers for store/: a temporary directory removed at the end, and a
+// bounce event with the usual fields.
 #ifndef BM_STORE_STORE_TEST_UTIL_H_
 #define BM_STORE_STORE_TEST_UTIL_H_
 
 #include <stdlib.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
+
+#include "store/store.h"
 
 namespace bm {
+
+// A hard (5.1.1) or soft (4.2.2) bounce of `address` at `time`, rule "test".
+inline BounceEvent Bounce(std::string address, std::string reason, bool hard, std::int64_t time) {
+  BounceEvent ev;
+  ev.address = std::move(address);
+  ev.reason = std::move(reason);
+  ev.hard = hard;
+  ev.bounce_class = hard ? "permanent" : "transient";
+  ev.status = hard ? "5.1.1" : "4.2.2";
+  ev.diagnostic = "550 no such user";
+  ev.rule_id = "test";
+  ev.time = time;
+  return ev;
+}
 
 class TempDir {
  public:
