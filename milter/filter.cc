@@ -149,10 +149,8 @@ Verdict Filter::CheckRecipient(ConnectionContext& c, MtaSession& mta,
                  {"recipient", recipient},
                  {"error", status.status().ToString()},
                  {"verdict", std::string(VerdictName(v))}});
-    if (v == Verdict::kTempfail) {
-      mta.SetReply({"451", "4.3.0", "<" + recipient + ">: suppression list unavailable, try again later"});
-    } else if (v == Verdict::kReject) {
-      mta.SetReply({"550", "5.3.0", "<" + recipient + ">: suppression list unavailable"});
+    if (v == Verdict::kTempfail || v == Verdict::kReject) {
+      mta.SetReply(StoreUnavailableReply(v == Verdict::kTempfail, recipient));
     }
     return v;
   }

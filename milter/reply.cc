@@ -76,6 +76,14 @@ std::string FormatDate(std::int64_t unix_seconds) {
   return buf;
 }
 
+SmtpReply StoreUnavailableReply(bool tempfail, std::string_view recipient) {
+  SmtpReply reply{tempfail ? "451" : "550", tempfail ? "4.3.0" : "5.3.0", "<"};
+  AppendSafe(reply.text, recipient, kMaxFieldBytes);
+  reply.text += tempfail ? ">: suppression list unavailable, try again later"
+                         : ">: suppression list unavailable";
+  return reply;
+}
+
 SmtpReply SuppressedRecipientReply(const Config& config, const SuppressionFacts& facts) {
   SmtpReply reply;
   if (!facts.temporary) {

@@ -44,6 +44,11 @@ Status ValidateReplyTemplate(std::string_view tmpl);
 // cut and made printable, so any RCPT yields a valid reply.
 SmtpReply SuppressedRecipientReply(const Config& config, const SuppressionFacts& facts);
 
+// The reply to a recipient that could not be checked because the store
+// failed: 451 4.3.0 for a tempfail, 550 5.3.0 for a reject. The address is
+// cut and made printable like the suppressed reply's.
+SmtpReply StoreUnavailableReply(bool tempfail, std::string_view recipient);
+
 // "2026-11-22" (UTC); "unknown" for 0.
 std::string FormatDate(std::int64_t unix_seconds);
 

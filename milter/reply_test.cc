@@ -39,6 +39,18 @@ TEST(ReplyTest, TemplateAndHostileAddress) {
   EXPECT_LE(r.text.size(), 480u);
 }
 
+TEST(ReplyTest, StoreUnavailableWithAHostileAddress) {
+  SmtpReply t = StoreUnavailableReply(true, "a@b.test");
+  EXPECT_EQ(t.rcode, "451");
+  EXPECT_EQ(t.xcode, "4.3.0");
+  EXPECT_EQ(t.text, "<a@b.test>: suppression list unavailable, try again later");
+  SmtpReply r = StoreUnavailableReply(false, "100%\r\n250 ok@x" + std::string(1000, 'y'));
+  EXPECT_EQ(r.rcode, "550");
+  EXPECT_EQ(r.xcode, "5.3.0");
+  EXPECT_TRUE(r.text.starts_with("<100%%??250 ok@x")) << r.text;
+  EXPECT_LT(r.text.size(), 300u);
+}
+
 TEST(ReplyTest, ValidateTemplate) {
   EXPECT_TRUE(ValidateReplyTemplate("<{address}>: {reason} {since} {until} {state}").ok());
   EXPECT_FALSE(ValidateReplyTemplate("{nope}").ok());
