@@ -229,10 +229,20 @@ void MilterServer::Dispatch(int fd) {
   {
     std::unique_lock lock(mu_);
     ended.swap(ended_);
-    if (stopping_) {
+    bool queued = false;
+    if (!stopping_) {
+      try {
+        queue_.push_back(fd);
+        queued = true;
+      } catch (const std::exception& e) {
+        // Out of memory: this connection is closed (the MTA applies its
+        // default action), the daemon goes on.
+        spdlog::error("milter socket: cannot queue a connection: {}", e.what());
+      }
+    }
+    if (!queued) {
       close(fd);
     } else {
-      queue_.push_back(fd);
       ++connections_;
       if (queue_.size() <= idle_workers_) {
         work_cv_.notify_one();
@@ -246,12 +256,13 @@ void MilterServer::Dispatch(int fd) {
 }
 
 void MilterServer::StartWorker() {
-  const auto self = workers_.emplace(workers_.end());
+  std::list<std::thread>::iterator self = workers_.end();
   try {
+    self = workers_.emplace(workers_.end());
     // The new thread waits for mu_, held here, before it uses `self`.
     *self = std::thread([this, self] { WorkerLoop(self); });
   } catch (const std::exception& e) {
-    workers_.erase(self);
+    if (self != workers_.end()) workers_.erase(self);
     // Served later by a worker that finishes its connection, if any.
     spdlog::error("cannot start a milter worker thread: {}", e.what());
     if (workers_.empty()) {
