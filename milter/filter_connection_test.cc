@@ -120,6 +120,44 @@ TEST_F(FilterConnectionTest, QuitNewConnectionStartsAFreshSession) {
             "c");
 }
 
+// The client address of the connect packet decides OutboundClients: IPv6
+// (also as Sendmail writes it, "IPv6:..."), and no address at all for a unix
+// socket or an unknown family.
+TEST_F(FilterConnectionTest, ConnectFamiliesAndOutboundClients) {
+  Configure("OutboundClients 2001:db8::/32\n");
+  {
+    std::unique_ptr<FilterConnection> c = Open();
+    Suppress(*c, "gone@remote.test");
+  }
+  const auto connect6 = [](const std::string& ip) {
+    return Packet('C', Z({"client.test"}) + "6" + std::string("\x00\x19", 2) + Z({ip}));
+  };
+  for (const std::string& ip : {std::string("2001:db8::5"), std::string("IPv6:2001:DB8::5")}) {
+    SCOPED_TRACE(ip);
+    FilterConnection c(*filter_);
+    EXPECT_EQ(Commands(Feed(c, Optneg() + connect6(ip) + Mail("<news@example.com>") +
+                                   Rcpt("<gone@remote.test>") + Rcpt("<ok@remote.test>"))),
+              "Ocyc");
+  }
+  // Outside the network, or no address: ordinary inbound mail, accepted at MAIL.
+  for (const std::string& connect :
+       {connect6("2001:db9::5"), Packet('C', Z({"localhost"}) + "L" + std::string("\x00\x00", 2) +
+                                             Z({"/var/run/mta.sock"})),
+        Packet('C', Z({"unknown"}) + "U")}) {
+    FilterConnection c(*filter_);
+    EXPECT_EQ(Commands(Feed(c, Optneg() + connect + Mail("<news@example.com>"))), "Oa");
+  }
+}
+
+// An MTA that cannot skip HELO and unknown commands gets an answer to each.
+TEST_F(FilterConnectionTest, HeloAndUnknownAreAnsweredWhenNotSkipped) {
+  FilterConnection c(*filter_);
+  EXPECT_EQ(Commands(Feed(c, Optneg(kAllActions, kNoData | kNoReplyHeader | kNoReplyConnect) +
+                                 Connect4("client.test", "203.0.113.9") +
+                                 Packet('H', Z({"helo.test"})) + Packet('U', Z({"XYZZY"})))),
+            "Occ");
+}
+
 TEST_F(FilterConnectionTest, CommandsBeforeConnectGetTheInternalErrorVerdict) {
   FilterConnection c(*filter_);
   EXPECT_EQ(Commands(Feed(c, Optneg() + Mail("<a@b.test>") + Rcpt("<c@d.test>"))), "Oaa");
