@@ -35,6 +35,9 @@ constexpr int kExitUsage = 64;
 constexpr int kExitConfig = 78;
 // How long the stop waits for milter commands in progress.
 constexpr std::chrono::milliseconds kCommandDrainTime = std::chrono::seconds(5);
+// After the drain time, connections are shut down; how long the workers then
+// get to leave a callback before the daemon exits without closing the store.
+constexpr std::chrono::milliseconds kCutOffTime = std::chrono::seconds(1);
 
 struct Options {
   std::string config_path;  // -c
@@ -69,7 +72,7 @@ void Usage(std::FILE* out) {
       "\n"
       "Exit status: 0 after a clean stop or a good -n; 64 bad command line;\n"
       "78 configuration or rules error; 1 any other start-up failure, or a\n"
-      "stop whose commands in progress did not finish within 5 s.\n",
+      "stop whose commands in progress did not finish within 6 s.\n",
       out);
 }
 
@@ -235,8 +238,13 @@ int Run(const Options& options) {
     if (!served.ok()) spdlog::error("{}", served.ToString());
   }
   // The server has stopped accepting, but its workers may still be handling
-  // a command: let them finish before the store and the filter go away.
-  const bool drained = (*server)->Drain(kCommandDrainTime);
+  // a command: let them finish before the store and the filter go away. One
+  // still sending a reply the MTA does not read is then cut off.
+  bool drained = (*server)->Drain(kCommandDrainTime);
+  if (!drained) {
+    (*server)->CloseConnections();
+    drained = (*server)->Drain(kCutOffTime);
+  }
   if (drained) {
     server->reset();
     store.Close();
@@ -250,7 +258,8 @@ int Run(const Options& options) {
     // already answered are committed, and an unanswered one is retried by
     // the MTA. Only not-yet-flushed sent counts can be lost.
     spdlog::warn("a milter command still ran {} s after the stop; exiting without closing the store",
-                 std::chrono::duration_cast<std::chrono::seconds>(kCommandDrainTime).count());
+                 std::chrono::duration_cast<std::chrono::seconds>(kCommandDrainTime + kCutOffTime)
+                     .count());
     spdlog::shutdown();
     std::_Exit(1);
   }

@@ -426,6 +426,11 @@ std::size_t MilterServer::WorkerCount() {
   return workers_.size();
 }
 
+void MilterServer::CloseConnections() {
+  std::lock_guard lock(mu_);
+  for (int fd : serving_) shutdown(fd, SHUT_RDWR);
+}
+
 bool MilterServer::Drain(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return slots_cv_.wait_for(lock, timeout, [&] { return connections_ == 0; });

@@ -103,6 +103,12 @@ class MilterServer {
   // when none is left.
   bool Drain(std::chrono::milliseconds timeout);
 
+  // For a Drain() that timed out: shuts every connection down both ways, so
+  // that a worker blocked sending a reply the MTA does not read returns (the
+  // reply is lost; the MTA applies its default action). A worker inside a
+  // callback still finishes it. Thread-safe.
+  void CloseConnections();
+
   // Worker threads started and not ended (for tests and logs).
   std::size_t WorkerCount();
 

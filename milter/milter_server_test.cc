@@ -365,6 +365,27 @@ TEST_F(MilterServerTest, RefusesASocketAnotherServerListensOn) {
   EXPECT_EQ(mta.Read().command, 'O');
 }
 
+// A worker blocked sending to an MTA that no longer reads is not woken by
+// Stop() (its command's reply must go out), but CloseConnections() frees it.
+TEST_F(MilterServerTest, CloseConnectionsFreesAWorkerBlockedSending) {
+  class Flood : public PacketHandler {
+   public:
+    bool Handle(const milter::Packet&, std::string* replies) override {
+      replies->append(32 << 20, 'c');  // far beyond any socket buffer
+      return true;
+    }
+  };
+  Start([] { return std::make_unique<Flood>(); });
+  Client mta(SocketPath());
+  mta.Send(Optneg());  // never reads the reply
+  std::this_thread::sleep_for(milliseconds(200));
+  server_->Stop();
+  run_.wait();
+  EXPECT_FALSE(server_->Drain(milliseconds(300)));
+  server_->CloseConnections();
+  EXPECT_TRUE(server_->Drain(std::chrono::seconds(5)));
+}
+
 TEST_F(MilterServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
   StartFilter(1);
   auto first = std::make_unique<Client>(SocketPath());
