@@ -10,21 +10,20 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "milter/milter_protocol.h"
 
 namespace bm {
 
 // Appends the reply to one packet to *out; false: close the connection.
-inline bool AnswerLikeNullMilter(char command, std::string_view data, bool accept_at_data,
+inline bool AnswerLikeNullMilter(const milter::Packet& packet, bool accept_at_data,
                                  std::string* out) {
   using namespace milter;  // NOLINT: the protocol's constants
-  switch (command) {
+  switch (packet.command) {
     case kCmdOptionNegotiation: {
-      if (data.size() < 12) return false;
-      const auto byte = [&](int i) { return std::uint32_t{static_cast<unsigned char>(data[i])}; };
-      const std::uint32_t offered = byte(8) << 24 | byte(9) << 16 | byte(10) << 8 | byte(11);
+      Result<Command> command = DecodeCommand(packet);
+      if (!command.ok()) return false;
+      const std::uint32_t offered = std::get<OptionNegotiation>(*command).steps;
       AppendOptionNegotiationReply(
           out, kProtocolVersion, 0,
           offered & (kStepNoHelo | (accept_at_data ? 0 : kStepNoData) | kStepNoUnknown |

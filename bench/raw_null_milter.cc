@@ -10,7 +10,6 @@
 // timeouts, no limits beyond a packet size cap.
 //
 // usage: raw_null_milter unix:/path [data]
-#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -29,7 +28,6 @@
 
 namespace {
 
-constexpr std::uint32_t kMaxPacket = 1 << 20;
 bool accept_at_data = false;
 
 struct Connection {
@@ -37,12 +35,6 @@ struct Connection {
   std::string in;   // bytes read, not yet a complete packet
   std::string out;  // replies of one read, written together
 };
-
-std::uint32_t ReadBe32(const char* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return ntohl(v);
-}
 
 // Reads what is there, answers every complete packet; false = close.
 bool Serve(Connection& c) {
@@ -52,14 +44,14 @@ bool Serve(Connection& c) {
   if (n < 0) return errno == EAGAIN || errno == EINTR;
   c.in.append(buffer, static_cast<std::size_t>(n));
   std::size_t pos = 0;
-  while (c.in.size() - pos >= 4) {
-    const std::uint32_t size = ReadBe32(c.in.data() + pos);
-    if (size == 0 || size > kMaxPacket) return false;
-    if (c.in.size() - pos - 4 < size) break;
-    const bool keep = bm::AnswerLikeNullMilter(
-        c.in[pos + 4], std::string_view(c.in).substr(pos + 5, size - 1), accept_at_data, &c.out);
-    pos += 4 + size;
-    if (!keep) return false;
+  for (;;) {
+    std::size_t consumed = 0;
+    bm::Result<std::optional<bm::milter::Packet>> packet =
+        bm::milter::NextPacket(std::string_view(c.in).substr(pos), &consumed);
+    if (!packet.ok()) return false;
+    if (!packet->has_value()) break;
+    if (!bm::AnswerLikeNullMilter(**packet, accept_at_data, &c.out)) return false;
+    pos += consumed;
   }
   c.in.erase(0, pos);
   // Replies are a few bytes and Postfix waits for them: a short write on a

@@ -20,7 +20,7 @@ class NullHandler : public bm::PacketHandler {
  public:
   explicit NullHandler(bool accept_at_data) : accept_at_data_(accept_at_data) {}
   bool Handle(const bm::milter::Packet& packet, std::string* replies) override {
-    return bm::AnswerLikeNullMilter(packet.command, packet.data, accept_at_data_, replies);
+    return bm::AnswerLikeNullMilter(packet, accept_at_data_, replies);
   }
 
  private:
