@@ -9,7 +9,7 @@
 #include <cstring>
 #include <exception>
 
-#include "parser/text_util.h"
+#include "common/ascii.h"
 
 namespace bm {
 namespace {
@@ -82,20 +82,20 @@ std::optional<sockaddr_storage> SocketAddress(const Connect& c) {
   return std::nullopt;
 }
 
-std::optional<int> StageOf(char command) {
+}  // namespace
+
+std::optional<FilterConnection::Stage> FilterConnection::StageOf(char command) {
   switch (command) {
-    case kCmdConnect: return 0;
-    case kCmdHelo: return 1;
-    case kCmdMail: return 2;
-    case kCmdRcpt: return 3;
-    case kCmdData: return 4;
-    case kCmdEndOfHeaders: return 5;
-    case kCmdEndOfMessage: return 6;
+    case kCmdConnect: return kConnect;
+    case kCmdHelo: return kHelo;
+    case kCmdMail: return kMail;
+    case kCmdRcpt: return kRcpt;
+    case kCmdData: return kData;
+    case kCmdEndOfHeaders: return kEndOfHeaders;
+    case kCmdEndOfMessage: return kEndOfMessage;
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 FilterConnection::FilterConnection(Filter& filter) : filter_(filter) {}
 
@@ -141,7 +141,7 @@ bool FilterConnection::Dispatch(const Command& command, std::string* replies) {
     Negotiate(*o, replies);
   } else if (const auto* m = std::get_if<Macros>(&command)) {
     // Macros for a command without a stage (unknown commands) are not kept.
-    if (std::optional<int> stage = StageOf(m->command)) {
+    if (std::optional<Stage> stage = StageOf(m->command)) {
       MacroList& list = macros_[*stage];
       list.clear();
       for (const auto& [name, value] : m->values) list.emplace_back(name, value);
@@ -344,29 +344,25 @@ bool FilterConnection::SetReply(const SmtpReply& reply) {
   return true;
 }
 
+bool FilterConnection::MayModify(std::uint32_t action, std::string_view field) const {
+  return stage_ == kEndOfMessage && (actions_ & action) != 0 && !field.empty() &&
+         field.find('\0') == std::string_view::npos;
+}
+
 bool FilterConnection::AddHeader(const std::string& name, const std::string& value) {
-  if (stage_ != kEndOfMessage || (actions_ & kActionAddHeaders) == 0 || name.empty() ||
-      name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
-    return false;
-  }
+  if (!MayModify(kActionAddHeaders, name) || value.find('\0') != std::string::npos) return false;
   AppendAddHeader(&modifications_, name, value);
   return true;
 }
 
 bool FilterConnection::DeleteRecipient(const std::string& recipient) {
-  if (stage_ != kEndOfMessage || (actions_ & kActionDeleteRcpt) == 0 || recipient.empty() ||
-      recipient.find('\0') != std::string::npos) {
-    return false;
-  }
+  if (!MayModify(kActionDeleteRcpt, recipient)) return false;
   AppendDeleteRcpt(&modifications_, recipient);
   return true;
 }
 
 bool FilterConnection::ChangeSender(const std::string& sender) {
-  if (stage_ != kEndOfMessage || (actions_ & kActionChangeFrom) == 0 || sender.empty() ||
-      sender.find('\0') != std::string::npos) {
-    return false;
-  }
+  if (!MayModify(kActionChangeFrom, sender)) return false;
   AppendChangeFrom(&modifications_, sender);
   return true;
 }

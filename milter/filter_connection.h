@@ -53,6 +53,12 @@ class FilterConnection : public PacketHandler, private MtaSession {
   void OnHeader(const milter::Header& header, std::string* replies);
   void OnEndOfMessage(std::string_view last_chunk, std::string* replies);
   void ClearMacros(Stage from);
+  // The stage whose macros a D packet for `command` carries; none for
+  // commands without one (unknown commands).
+  static std::optional<Stage> StageOf(char command);
+  // An end-of-message modification is allowed: its action negotiated, the
+  // end of message reached, `field` non-empty and without NUL.
+  bool MayModify(std::uint32_t action, std::string_view field) const;
 
   // Runs a handler that needs the connection context; without one the
   // verdict is On-InternalError.
