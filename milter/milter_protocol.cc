@@ -22,18 +22,22 @@ Status Malformed(char command, std::string_view what) {
                                  "': " + std::string(what));
 }
 
-// Splits NUL-terminated strings; false when the data does not end with a
-// NUL or holds more than `limit` strings.
-bool SplitStrings(std::string_view data, std::size_t limit,
-                  std::vector<std::string_view>* strings) {
-  if (data.empty() || data.back() != '\0') return false;
+// Splits the NUL-terminated strings of packet p's data (after `skip`
+// bytes), at most `per_item * items` of them. Errors: malformed when the data
+// does not end with a NUL; kLimitExceeded, "more than ITEMS WHAT", beyond.
+Status SplitStrings(const Packet& p, std::size_t skip, std::size_t per_item, std::size_t items,
+                    std::string_view what, std::vector<std::string_view>* strings) {
+  std::string_view data = p.data.substr(skip);
+  if (data.empty() || data.back() != '\0') return Malformed(p.command, "not NUL-terminated");
   while (!data.empty()) {
     const std::size_t nul = data.find('\0');
-    if (strings->size() == limit) return false;
+    if (strings->size() == per_item * items) {
+      return Status::LimitExceeded("more than " + std::to_string(items) + " " + std::string(what));
+    }
     strings->push_back(data.substr(0, nul));
     data.remove_prefix(nul + 1);
   }
-  return true;
+  return Status::Ok();
 }
 
 // One NUL-terminated string at the start of *data, removed from it.
@@ -59,16 +63,10 @@ Result<Command> DecodeMacros(const Packet& p) {
   if (p.data.empty()) return Malformed(p.command, "no command byte");
   Macros m;
   m.command = p.data[0];
-  std::string_view rest = p.data.substr(1);
-  if (rest.empty()) return Command(std::move(m));
+  if (p.data.size() == 1) return Command(std::move(m));
   std::vector<std::string_view> strings;
-  if (!SplitStrings(rest, 2 * kMaxMacrosPerPacket, &strings)) {
-    if (!rest.empty() && rest.back() == '\0') {
-      return Status::LimitExceeded("more than " + std::to_string(kMaxMacrosPerPacket) +
-                                   " macros in one milter packet");
-    }
-    return Malformed(p.command, "not NUL-terminated");
-  }
+  Status s = SplitStrings(p, 1, 2, kMaxMacrosPerPacket, "macros in one milter packet", &strings);
+  if (!s.ok()) return s;
   if (strings.size() % 2 != 0) return Malformed(p.command, "a macro name without value");
   for (std::size_t i = 0; i < strings.size(); i += 2) {
     if (strings[i].empty()) return Malformed(p.command, "empty macro name");
@@ -102,13 +100,8 @@ Result<Command> DecodeConnect(const Packet& p) {
 Result<Command> DecodeEnvelope(const Packet& p) {
   Envelope e;
   e.command = p.command;
-  if (!SplitStrings(p.data, kMaxArguments, &e.args)) {
-    if (!p.data.empty() && p.data.back() == '\0') {
-      return Status::LimitExceeded("more than " + std::to_string(kMaxArguments) +
-                                   " arguments in one milter command");
-    }
-    return Malformed(p.command, "not NUL-terminated");
-  }
+  Status s = SplitStrings(p, 0, 1, kMaxArguments, "arguments in one milter command", &e.args);
+  if (!s.ok()) return s;
   return Command(std::move(e));
 }
 
