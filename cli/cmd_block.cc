@@ -3,7 +3,11 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/store_cli.h"
+#include "cli/store_json.h"
+#include "store/crm_format.h"
 
 namespace bm::cli {
 namespace {
@@ -11,9 +15,9 @@ namespace {
 constexpr std::size_t kMaxFileLine = 1024;
 
 constexpr const char* kUnblockHelp =
-    "Usage: bouncectl unblock [--db PATH] [--force] [--actor NAME] ADDRESS...\n"
-    "       bouncectl unblock [--db PATH] [--force] [--actor NAME] --file FILE\n"
-    "       bouncectl unblock [--db PATH] [--actor NAME] --domain DOMAIN\n"
+    "Usage: bouncectl unblock [--db PATH] [--json] [--force] [--actor NAME] ADDRESS...\n"
+    "       bouncectl unblock [--db PATH] [--json] [--force] [--actor NAME] --file FILE\n"
+    "       bouncectl unblock [--db PATH] [--json] [--actor NAME] --domain DOMAIN\n"
     "\n"
     "Lifts the suppression of each address: its state becomes `unblocked` and\n"
     "mail flows again (a later hard bounce suppresses it again). A temporary\n"
@@ -25,8 +29,14 @@ constexpr const char* kUnblockHelp =
     "Prints one line per address: ADDRESS: unblocked, ADDRESS: not suppressed,\n"
     "or ADDRESS: permanently suppressed; unchanged (use --force); with\n"
     "--domain, DOMAIN: domain entry lifted or DOMAIN: domain not suppressed.\n"
+    "An address that fails is reported on standard error as ADDRESS: error: ...\n"
     "\n"
     "Options:\n"
+    "  --json         one JSON object per address instead, one per line:\n"
+    "                 {\"address\":A,\"outcome\":O} with O unblocked,\n"
+    "                 not-suppressed, needs-force or error (then also\n"
+    "                 \"error\":MESSAGE); with --domain {\"domain\":D,\"outcome\":O},\n"
+    "                 O lifted or not-suppressed\n"
     "  --force        also lift permanent suppressions\n"
     "  --actor NAME   who asks, recorded in the event log (default\n"
     "                 bouncectl:$USER, bouncectl:unknown when USER is not set)\n"
@@ -35,12 +45,23 @@ constexpr const char* kUnblockHelp =
     "1 when one needed --force or failed, 2 on a usage error.\n";
 
 constexpr const char* kSuppressHelp =
-    "Usage: bouncectl suppress [--db PATH] --reason R [--days N] [--actor NAME] ADDRESS...\n"
-    "       bouncectl suppress [--db PATH] --reason R [--actor NAME] --domain DOMAIN\n"
+    "Usage: bouncectl suppress [--db PATH] [--json] --reason R [--days N] [--actor NAME] ADDRESS...\n"
+    "       bouncectl suppress [--db PATH] [--json] --reason R [--actor NAME] --domain DOMAIN\n"
     "\n"
     "Suppresses addresses by hand (source `manual`): permanently, or with\n"
     "--days N temporarily for N days, after which the suppression lifts\n"
     "itself. --domain suppresses every address of a receiving domain.\n"
+    "Prints one line per address: ADDRESS: suppressed [temporarily], or\n"
+    "ADDRESS: error: ... on standard error; with --domain, DOMAIN: domain\n"
+    "suppressed.\n"
+    "\n"
+    "Options:\n"
+    "  --json         one JSON object per address instead, one per line:\n"
+    "                 {\"address\":A,\"outcome\":O,\"until\":T} with O suppressed\n"
+    "                 or error (then also \"error\":MESSAGE) and T the end of a\n"
+    "                 temporary suppression (\"\" when permanent); with --domain\n"
+    "                 {\"domain\":D,\"outcome\":\"suppressed\"}\n"
+    "  --actor NAME   who asks, recorded in the event log (as for unblock)\n"
     "\n"
     "Exit status: 0, 1 when an address is malformed or the store fails,\n"
     "2 on a usage error.\n";
@@ -75,6 +96,26 @@ Result<std::vector<std::string>> ReadAddressFile(const std::string& path) {
   return out;
 }
 
+// The line of one address or domain: TEXT, or with --json the object
+// {KEY: NAME, "outcome": OUTCOME} followed by `more`'s members.
+void PrintOutcome(bool json, const char* key, const std::string& name, const char* outcome,
+                  const std::string& text, const nlohmann::ordered_json& more = {}) {
+  if (!json) {
+    std::printf("%s: %s\n", name.c_str(), text.c_str());
+    return;
+  }
+  nlohmann::ordered_json j{{key, name}, {"outcome", outcome}};
+  if (more.is_object()) j.update(more);
+  std::fputs(JsonLine(j).c_str(), stdout);
+}
+
+// An address the store refused: on standard error always, in the JSON
+// output too so that a script sees an outcome for every address it gave.
+void PrintAddressError(bool json, const std::string& address, const std::string& message) {
+  std::fprintf(stderr, "%s: error: %s\n", address.c_str(), message.c_str());
+  if (json) PrintOutcome(json, "address", address, "error", "", {{"error", message}});
+}
+
 }  // namespace
 
 int RunUnblock(const Args& raw) {
@@ -95,29 +136,33 @@ int RunUnblock(const Args& raw) {
   if (!store.ok()) return Fail("unblock", store.status().ToString());
   const std::string actor = args->Value("--actor", DefaultActor());
   const std::int64_t now = NowSeconds();
+  const bool json = args->Has("--json");
   if (domain) {
-    Result<bool> lifted = (*store)->UnblockDomain(args->Value("--domain"), actor, now);
+    const std::string name = args->Value("--domain");
+    Result<bool> lifted = (*store)->UnblockDomain(name, actor, now);
     if (!lifted.ok()) return Fail("unblock", lifted.status().ToString());
-    std::printf("%s: %s\n", args->Value("--domain").c_str(), *lifted ? "domain entry lifted" : "domain not suppressed");
+    PrintOutcome(json, "domain", name, *lifted ? "lifted" : "not-suppressed",
+                 *lifted ? "domain entry lifted" : "domain not suppressed");
     return kExitOk;
   }
   int status = kExitOk;
   for (const std::string& address : addresses) {
     Result<UnblockOutcome> r = (*store)->Unblock(address, args->Has("--force"), actor, now);
     if (!r.ok()) {
-      std::fprintf(stderr, "%s: error: %s\n", address.c_str(), r.status().message().c_str());
+      PrintAddressError(json, address, r.status().message());
       status = kExitError;
       continue;
     }
     switch (*r) {
       case UnblockOutcome::kUnblocked:
-        std::printf("%s: unblocked\n", address.c_str());
+        PrintOutcome(json, "address", address, "unblocked", "unblocked");
         break;
       case UnblockOutcome::kNotSuppressed:
-        std::printf("%s: not suppressed\n", address.c_str());
+        PrintOutcome(json, "address", address, "not-suppressed", "not suppressed");
         break;
       case UnblockOutcome::kNeedsForce:
-        std::printf("%s: permanently suppressed; unchanged (use --force)\n", address.c_str());
+        PrintOutcome(json, "address", address, "needs-force",
+                     "permanently suppressed; unchanged (use --force)");
         status = kExitError;
         break;
     }
@@ -143,10 +188,12 @@ int RunSuppress(const Args& raw) {
   if (!store.ok()) return Fail("suppress", store.status().ToString());
   const std::string actor = args->Value("--actor", DefaultActor());
   const std::int64_t now = NowSeconds();
+  const bool json = args->Has("--json");
   if (domain) {
-    Status s = (*store)->SuppressDomain(args->Value("--domain"), reason, actor, now);
+    const std::string name = args->Value("--domain");
+    Status s = (*store)->SuppressDomain(name, reason, actor, now);
     if (!s.ok()) return Fail("suppress", s.ToString());
-    std::printf("%s: domain suppressed\n", args->Value("--domain").c_str());
+    PrintOutcome(json, "domain", name, "suppressed", "domain suppressed");
     return kExitOk;
   }
   int status = kExitOk;
@@ -154,10 +201,12 @@ int RunSuppress(const Args& raw) {
   for (const std::string& address : args->positional) {
     Status s = (*store)->Suppress(address, reason, until, actor, now);
     if (!s.ok()) {
-      std::fprintf(stderr, "%s: error: %s\n", address.c_str(), s.message().c_str());
+      PrintAddressError(json, address, s.message());
       status = kExitError;
     } else {
-      std::printf("%s: suppressed%s\n", address.c_str(), *days ? " temporarily" : "");
+      PrintOutcome(json, "address", address, "suppressed",
+                   until != 0 ? "suppressed temporarily" : "suppressed",
+                   {{"until", FormatTime(until)}});
     }
   }
   return status;

@@ -89,7 +89,7 @@ int RunCheck(const Args& raw) {
                                {"source", r->suppressed ? RecordSourceName(r->source) : ""},
                                {"since", FormatTime(r->since)},
                                {"until", FormatTime(r->until)}};
-      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      std::cout << JsonLine(j);
     } else {
       std::printf("%s: %s\n", address.c_str(), Describe(*r).c_str());
     }

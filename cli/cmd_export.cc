@@ -52,6 +52,9 @@ int RunExport(const Args& raw) {
   if (args->help) return ShowStoreHelp(kExportHelp);
   Result<std::string> format = CrmFormatOption(*args);
   if (!format.ok()) return UsageError("export", format.status().message());
+  // Every store command takes --json; the export's machine-readable form is
+  // --format jsonl, and ignoring --json would hand a script CSV it did not ask for.
+  if (args->Has("--json")) return UsageError("export", "--json is not an export option; use --format jsonl");
   if (!args->positional.empty()) return UsageError("export", "unexpected argument");
   std::vector<AddressState> states;
   for (std::string rest = args->Value("--state"); !rest.empty();) {

@@ -2,8 +2,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/store_cli.h"
+#include "cli/store_json.h"
 #include "store/crm_format.h"
 
 namespace bm::cli {
@@ -14,7 +18,7 @@ constexpr std::size_t kMaxReportedErrors = 1000;
 constexpr std::size_t kMaxJsonLine = 64 * 1024;
 
 constexpr const char* kImportHelp =
-    "Usage: bouncectl import --format csv|jsonl [--db PATH] [--actor NAME] FILE | -\n"
+    "Usage: bouncectl import --format csv|jsonl [--db PATH] [--json] [--actor NAME] FILE | -\n"
     "\n"
     "Merges a suppression list into the store (source `import`). CSV needs a\n"
     "header row with an `address` (or `email`) column; the other recognised\n"
@@ -31,8 +35,25 @@ constexpr const char* kImportHelp =
     "and skipped; the good rows are kept. The summary, rows imported and bad\n"
     "rows skipped, goes to standard output, like that of ingest.\n"
     "\n"
+    "Options:\n"
+    "  --json        print the summary as one JSON object: rows (data rows\n"
+    "                read), imported (= new + merged), new (addresses the store\n"
+    "                did not have), merged (addresses it had, or an earlier row\n"
+    "                named), bad, and errors: [{\"line\":N,\"message\":M}, ...],\n"
+    "                the first 1000 bad rows (bad rows still go to standard\n"
+    "                error too)\n"
+    "  --actor NAME  who imports, recorded in the event log (default\n"
+    "                import:FILE)\n"
+    "\n"
     "Exit status: 0 when every row was imported, 1 when some row was bad or\n"
     "the store failed, 2 on a usage error.\n";
+
+// What an import did, for its summary.
+struct ImportCounts {
+  std::size_t rows = 0;  // data rows read, good and bad
+  std::size_t added = 0, merged = 0, bad = 0;
+  nlohmann::ordered_json errors = nlohmann::ordered_json::array();  // the first bad rows
+};
 
 class Importer {
  public:
@@ -40,9 +61,11 @@ class Importer {
       : store_(store), file_(std::move(file)), actor_(std::move(actor)) {}
 
   void BadRow(std::size_t line, std::string_view message) {
-    if (++bad_ <= kMaxReportedErrors) {
+    ++counts_.rows;
+    if (++counts_.bad <= kMaxReportedErrors) {
       std::fprintf(stderr, "%s:%zu: %.*s\n", file_.c_str(), line, static_cast<int>(message.size()),
                    message.data());
+      counts_.errors.push_back({{"line", line}, {"message", message}});
     }
   }
   // Validates the address here so that a bad one is reported with its line.
@@ -52,26 +75,38 @@ class Importer {
       BadRow(line, "address '" + row.address + "': " + a.status().message());
       return Status::Ok();
     }
+    ++counts_.rows;
     row.address = *a;
+    // New or merged, as the store stands before this batch: Import itself
+    // does not say, and the summary is worth one read per row.
+    Result<std::optional<AddressRecord>> known = store_.GetRecord(row.address);
+    if (!known.ok()) return known.status();
+    if (!batch_addresses_.insert(row.address).second || known->has_value()) ++batch_merged_;
     rows_.push_back(std::move(row));
     return rows_.size() >= kRowsPerTransaction ? Flush() : Status::Ok();
   }
   Status Flush() {
     if (rows_.empty()) return Status::Ok();
     Status s = store_.Import(rows_, actor_, NowSeconds());
-    if (s.ok()) imported_ += rows_.size();
+    if (s.ok()) {
+      counts_.merged += batch_merged_;
+      counts_.added += rows_.size() - batch_merged_;
+    }
     rows_.clear();
+    batch_addresses_.clear();
+    batch_merged_ = 0;
     return s;
   }
-  std::size_t bad() const { return bad_; }
-  std::size_t imported() const { return imported_; }
+  const ImportCounts& counts() const { return counts_; }
 
  private:
   Store& store_;
   std::string file_;
   std::string actor_;
-  std::vector<ImportRow> rows_;
-  std::size_t bad_ = 0, imported_ = 0;
+  std::vector<ImportRow> rows_;  // the batch not yet written
+  std::set<std::string> batch_addresses_;
+  std::size_t batch_merged_ = 0;
+  ImportCounts counts_;
 };
 
 Status ImportCsv(std::istream& in, Importer& importer) {
@@ -141,8 +176,21 @@ int RunImport(const Args& raw) {
   Status s = *format == "csv" ? ImportCsv(in, importer) : ImportJsonl(in, importer);
   if (s.ok()) s = importer.Flush();
   if (!s.ok()) return Fail("import", file + ": " + s.message());
-  std::printf("%zu row(s) imported, %zu bad row(s) skipped\n", importer.imported(), importer.bad());
-  return importer.bad() == 0 ? kExitOk : kExitError;
+  const ImportCounts& counts = importer.counts();
+  if (args->Has("--json")) {
+    std::fputs(JsonLine({{"rows", counts.rows},
+                         {"imported", counts.added + counts.merged},
+                         {"new", counts.added},
+                         {"merged", counts.merged},
+                         {"bad", counts.bad},
+                         {"errors", counts.errors}})
+                   .c_str(),
+               stdout);
+  } else {
+    std::printf("%zu row(s) imported, %zu bad row(s) skipped\n", counts.added + counts.merged,
+                counts.bad);
+  }
+  return counts.bad == 0 ? kExitOk : kExitError;
 }
 
 }  // namespace bm::cli

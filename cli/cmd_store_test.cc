@@ -176,6 +176,98 @@ TEST_F(BouncectlStoreTest, ImportPrintsItsSummaryOnStandardOutput) {
   EXPECT_NE(both.output.find(file + ":3: address 'not-an-address'"), std::string::npos) << both.output;
 }
 
+// Each line of a command's standard output as a JSON value.
+std::vector<nlohmann::json> JsonLines(const std::string& output) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// For CRM integrators who script the import: one object they can read
+// instead of the sentence, with the bad rows by line.
+TEST_F(BouncectlStoreTest, ImportJsonSummaryCountsNewMergedAndBadRows) {
+  ASSERT_EQ(Run("suppress --reason manual known@example.com").status, 0);
+  const std::string file = dir_.Sub("list.csv");
+  std::ofstream(file) << "address\n"
+                         "known@example.com\n"      // merged: in the store
+                         "fresh@example.com\n"      // new
+                         "not-an-address\n"         // bad, line 4
+                         "\n"                       // blank: not a row
+                         "FRESH@example.com\n"      // merged: an earlier row
+                         "other@example.com\n";     // new
+  CommandResult r = RunBouncectl("import --json --format csv " + file + " " + Db(),
+                                 /*with_stderr=*/false);
+  EXPECT_EQ(r.status, kExitError);
+  std::vector<nlohmann::json> lines = JsonLines(r.output);
+  ASSERT_EQ(lines.size(), 1u) << r.output;
+  const nlohmann::json& j = lines[0];
+  EXPECT_EQ(j["rows"], 5);
+  EXPECT_EQ(j["imported"], 4);
+  EXPECT_EQ(j["new"], 2);
+  EXPECT_EQ(j["merged"], 2);
+  EXPECT_EQ(j["bad"], 1);
+  ASSERT_EQ(j["errors"].size(), 1u) << r.output;
+  EXPECT_EQ(j["errors"][0]["line"], 4);
+  EXPECT_EQ(j["errors"][0]["message"].get<std::string>().rfind("address 'not-an-address'", 0), 0u)
+      << r.output;
+  EXPECT_EQ(Run("check -q other@example.com").status, kExitFound);
+
+  // All good and all known now: exit 0, nothing new.
+  std::ofstream(file) << "address\nknown@example.com\nother@example.com\n";
+  r = RunBouncectl("import --json --format csv " + file + " " + Db(), /*with_stderr=*/false);
+  EXPECT_EQ(r.status, kExitOk);
+  EXPECT_EQ(r.output,
+            "{\"rows\":2,\"imported\":2,\"new\":0,\"merged\":2,\"bad\":0,\"errors\":[]}\n");
+}
+
+// A script that unblocks or suppresses a list reads one outcome per address,
+// errors included (they also go to standard error).
+TEST_F(BouncectlStoreTest, UnblockAndSuppressJsonGiveOneOutcomePerAddress) {
+  auto json = [&](const std::string& args, int status) {
+    CommandResult r = RunBouncectl(args + " --json " + Db(), /*with_stderr=*/false);
+    EXPECT_EQ(r.status, status) << args << ": " << r.output;
+    return JsonLines(r.output);
+  };
+  std::vector<nlohmann::json> out =
+      json("suppress --reason manual a@example.com not-an-address", kExitError);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0], nlohmann::json::parse(R"({"address":"a@example.com","outcome":"suppressed","until":""})"));
+  EXPECT_EQ(out[1]["address"], "not-an-address");
+  EXPECT_EQ(out[1]["outcome"], "error");
+  EXPECT_FALSE(out[1]["error"].get<std::string>().empty());
+  out = json("suppress --reason pause --days 2 t@example.com", kExitOk);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["outcome"], "suppressed");
+  EXPECT_EQ(out[0]["until"].get<std::string>().size(), std::string("2026-11-22T21:04:05Z").size());
+
+  out = json("unblock a@example.com t@example.com nobody@example.com", kExitError);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], nlohmann::json::parse(R"({"address":"a@example.com","outcome":"needs-force"})"));
+  EXPECT_EQ(out[1], nlohmann::json::parse(R"({"address":"t@example.com","outcome":"unblocked"})"));
+  EXPECT_EQ(out[2], nlohmann::json::parse(R"({"address":"nobody@example.com","outcome":"not-suppressed"})"));
+
+  out = json("suppress --reason policy --domain example.net", kExitOk);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], nlohmann::json::parse(R"({"domain":"example.net","outcome":"suppressed"})"));
+  out = json("unblock --domain example.net", kExitOk);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], nlohmann::json::parse(R"({"domain":"example.net","outcome":"lifted"})"));
+  out = json("unblock --domain example.net", kExitOk);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["outcome"], "not-suppressed");
+}
+
+// The export's machine-readable form is --format jsonl: --json is refused
+// rather than ignored.
+TEST_F(BouncectlStoreTest, ExportRefusesJson) {
+  CommandResult r = Run("export --format csv --json");
+  EXPECT_EQ(r.status, kExitUsage);
+  EXPECT_EQ(r.output,
+            "bouncectl export: --json is not an export option; use --format jsonl; see bouncectl "
+            "export --help\n");
+}
+
 TEST_F(BouncectlStoreTest, ExportSinceCursorGivesOnlyNewChanges) {
   ASSERT_EQ(Run("suppress --reason manual a@example.com b@example.com").status, 0);
   const std::string out = dir_.Sub("out.jsonl");

@@ -27,7 +27,8 @@ int ShowStoreHelp(const char* help) {
       "                 keys and RulesFile apply (default: $BOUNCECTL_CONFIG, else\n"
       "                 /etc/bounce-milter.conf when it exists, else built-in).\n"
       "                 A file or rules file the daemon refuses is refused (exit 1).\n"
-      "  --json         machine-readable output, where the command has one\n",
+      "  --json         machine-readable output as the command describes it\n"
+      "                 (export refuses it: its form is --format jsonl)\n",
       stdout);
   return kExitOk;
 }

@@ -18,4 +18,8 @@ nlohmann::ordered_json DomainToJson(const DomainRecord& d) {
           {"sender_blamed_by_reason", std::move(by_reason)}};
 }
 
+std::string JsonLine(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+}
+
 }  // namespace bm::cli
