@@ -20,17 +20,30 @@ std::unique_ptr<const StoreOptions> OptionsAt(std::string path) {
   return options;
 }
 
+std::unique_ptr<const StoreOptions> OptionsFrom(const Config& config,
+                                                std::optional<int> flush_interval_ms) {
+  auto options = std::make_unique<StoreOptions>(StoreOptionsFromConfig(config));
+  if (flush_interval_ms) options->flush_interval_ms = *flush_interval_ms;
+  return options;
+}
+
 }  // namespace
 
 StoreAccess::StoreAccess(const Config& config)
-    : StoreAccess(std::make_unique<const StoreOptions>(StoreOptionsFromConfig(config)),
-                  config.store_retry_seconds) {}
+    : StoreAccess(OptionsFrom(config, std::nullopt), config.store_retry_seconds, std::nullopt) {}
+
+StoreAccess::StoreAccess(const Config& config, int flush_interval_ms)
+    : StoreAccess(OptionsFrom(config, flush_interval_ms), config.store_retry_seconds,
+                  flush_interval_ms) {}
 
 StoreAccess::StoreAccess(std::string path, int retry_seconds)
-    : StoreAccess(OptionsAt(std::move(path)), retry_seconds) {}
+    : StoreAccess(OptionsAt(std::move(path)), retry_seconds, std::nullopt) {}
 
-StoreAccess::StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds)
-    : options_(std::move(options)), retry_seconds_(retry_seconds) {}
+StoreAccess::StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds,
+                         std::optional<int> flush_interval_ms)
+    : options_(std::move(options)),
+      retry_seconds_(retry_seconds),
+      flush_interval_ms_(flush_interval_ms) {}
 
 StoreAccess::~StoreAccess() = default;
 
@@ -45,7 +58,7 @@ void StoreAccess::Close() {
 }
 
 Status StoreAccess::Reopen(const Config& config) {
-  auto options = std::make_unique<const StoreOptions>(StoreOptionsFromConfig(config));
+  std::unique_ptr<const StoreOptions> options = OptionsFrom(config, flush_interval_ms_);
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
   if (store_ != nullptr) {

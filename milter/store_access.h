@@ -46,6 +46,11 @@ class StoreAccess {
   // The store as the configuration describes it (StorePath, the policy
   // keys, StoreRetryInterval).
   explicit StoreAccess(const Config& config);
+  // For tests that must tell the store writer's periodic commit of
+  // RecordSent/CountSent from another: it runs every flush_interval_ms
+  // (StoreOptions::flush_interval_ms) instead of the store's default, also
+  // after Reopen.
+  StoreAccess(const Config& config, int flush_interval_ms);
   // The store at `path` with the default policy.
   StoreAccess(std::string path, int retry_seconds);
   ~StoreAccess();
@@ -85,7 +90,8 @@ class StoreAccess {
                                  const SentWanted& wanted = nullptr);
 
  private:
-  StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds);
+  StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds,
+              std::optional<int> flush_interval_ms);
 
   // Runs fn(Store&) under the shared lock, opening the store first if it is
   // not open; returns kUnavailable (as fn's return type) when it cannot be.
@@ -103,6 +109,7 @@ class StoreAccess {
 
   std::unique_ptr<const StoreOptions> options_;  // guarded by mu_ (replaced by Reopen)
   const int retry_seconds_;
+  const std::optional<int> flush_interval_ms_;  // the store's default when unset
   std::shared_mutex mu_;
   std::unique_ptr<Store> store_;   // guarded by mu_
   bool closed_ = false;            // guarded by mu_
