@@ -382,15 +382,18 @@ const ConfigKey kKeys[] = {
     {"MaxConnections", "integer", "512", "1 to 1000",
      "MTA connections served at once. Postfix opens one per SMTP session and per submission "
      "through sendmail(1) or pickup; each is served by a thread of its own, kept for the next "
-     "connection when it closes and ended after a minute without one (a thread holds one of "
-     "the store's 1024 LMDB reader slots, hence the bound). Beyond the limit the daemon accepts "
+     "connection when it closes and ended after a minute without one. A thread holds one of "
+     "the store's LMDB reader slots from its first lookup until it ends; the store has 2126, "
+     "room for twice the highest MaxConnections (the threads serving, and as many left idle "
+     "by connections that closed as others were accepted) and for bouncectl "
+     "(docs/store.md, Reader slots). Beyond the limit the daemon accepts "
      "no more (a warning is logged): new connections wait in the listen backlog until one "
      "closes, or the MTA gives up waiting for the negotiation's reply (Postfix: "
      "milter_connect_timeout over TCP, milter_command_timeout over a unix socket, whose "
      "connect succeeds into the backlog) and applies its default action. Any local user can "
      "connect to an inet socket and hold connections: where local users are not trusted, use "
      "a unix socket in a directory only the MTA can reach.",
-     &SetSize<&Config::max_connections, 1, 1000>, kNeedsRestart},
+     &SetSize<&Config::max_connections, 1, kMaxConnectionsLimit>, kNeedsRestart},
     {"LogLevel", "level", "info", "trace, debug, info, warning, error, critical, off",
      "Least severe message logged. Decisions are logged at info.", &SetLogLevel},
     {"LogTarget", "stderr|syslog|file:/PATH", "stderr", "",

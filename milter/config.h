@@ -29,6 +29,10 @@
 
 namespace bm {
 
+// The highest MaxConnections: the store's reader table is sized for it
+// (milter/config_store.h).
+inline constexpr std::size_t kMaxConnectionsLimit = 1000;
+
 enum class Mode { kEnforce, kMonitor };
 // What to answer when something goes wrong (OpenDKIM's On-* actions).
 enum class ErrorAction { kAccept, kTempfail, kReject };
@@ -80,7 +84,7 @@ struct Config {
   int max_mime_parts = 0;
   int milter_timeout = 0;
   int listen_backlog = 0;
-  std::size_t max_connections = 0;
+  std::size_t max_connections = 0;  // 1..kMaxConnectionsLimit
 
   std::string log_level;
   std::string log_target;  // stderr | syslog | file:/path

@@ -15,6 +15,7 @@ StoreOptions StoreOptionsFromConfig(const Config& config) {
   options.normalization.fold_local_part_case = config.fold_local_part_case;
   options.event_retention_days = config.event_retention_days;
   options.max_diagnostic_bytes = config.max_diagnostic_bytes;
+  options.max_readers = kStoreMaxReaders;
   return options;
 }
 

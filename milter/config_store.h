@@ -14,10 +14,26 @@
 
 namespace bm {
 
+// LMDB reader slots that every process asks its store for
+// (StoreOptions::max_readers), the daemon and bouncectl alike. A thread holds
+// a slot from its first read until it ends. The daemon's worker threads stay
+// within twice MaxConnections: those serving a connection, and as many left
+// idle for up to a minute when connections closed while new ones were
+// accepted. The reserve (LMDB's default table) is for bouncectl processes and
+// the daemon's other threads. Sized for the highest MaxConnections, not the
+// configured one: LMDB sizes the table when the first process opens the store
+// while no other has it open, and every later one uses that size whatever it
+// asks (the table grows, never shrinks), so a bouncectl run with another
+// configuration must not leave a table too small for the daemon.
+inline constexpr unsigned kStoreReaderReserve = 126;
+inline constexpr unsigned kStoreMaxReaders =
+    2 * static_cast<unsigned>(kMaxConnectionsLimit) + kStoreReaderReserve;
+
 // StorePath, the policy keys (SoftBounceThreshold ... NoChangeReasons,
 // DomainHostUnknownThreshold), LocalPartCase, EventRetention and
-// MaxDiagnosticSize; every other StoreOptions field keeps its default.
-// A config at its defaults gives StoreOptions{} (config_store_test).
+// MaxDiagnosticSize, and max_readers = kStoreMaxReaders; every other
+// StoreOptions field keeps its default. A config at its defaults gives
+// StoreOptions{} but for max_readers (config_store_test).
 StoreOptions StoreOptionsFromConfig(const Config& config);
 
 }  // namespace bm

@@ -27,6 +27,23 @@ TEST(ConfigStoreTest, DefaultsAreTheStoreDefaults) {
             store.normalization.fold_local_part_case);
   EXPECT_EQ(from_config.event_retention_days, store.event_retention_days);
   EXPECT_EQ(from_config.max_diagnostic_bytes, store.max_diagnostic_bytes);
+  EXPECT_EQ(from_config.max_readers, kStoreMaxReaders);
+}
+
+// Every process asks for the same reader table, whatever its MaxConnections,
+// and the doc of MaxConnections gives its size and the highest value.
+TEST(ConfigStoreTest, ReaderSlotsFitTheHighestMaxConnections) {
+  EXPECT_EQ(StoreOptionsFromConfig(LoadTestConfig("MaxConnections 1\n")).max_readers,
+            kStoreMaxReaders);
+  EXPECT_EQ(StoreOptionsFromConfig(LoadTestConfig("MaxConnections 1000\n")).max_readers,
+            kStoreMaxReaders);
+  EXPECT_FALSE(LoadConfigString("MaxConnections 1001\n", "test.conf").ok());
+  for (const ConfigKey& key : ConfigKeys()) {
+    if (key.name != "MaxConnections") continue;
+    EXPECT_EQ(key.bounds, "1 to " + std::to_string(kMaxConnectionsLimit));
+    EXPECT_NE(key.doc.find("the store has " + std::to_string(kStoreMaxReaders)), std::string::npos)
+        << key.doc;
+  }
 }
 
 TEST(ConfigStoreTest, KeysReachTheOptions) {

@@ -5,10 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
+#include "milter/config_store.h"
 #include "milter/config_test_util.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -156,6 +163,78 @@ TEST_F(StoreAccessTest, FlushIntervalIsKeptAcrossReopen) {
   ASSERT_TRUE(sent.ok()) << sent.status().ToString();
   EXPECT_EQ(*sent, (StoreAccess::SentEntries{Recipients{"a@example.org"}}));
   EXPECT_NE(std::filesystem::last_write_time(data), before);
+}
+
+// Each milter worker thread holds an LMDB reader slot while it lives, and
+// the workers stay within twice MaxConnections (docs/store.md, Reader
+// slots). With that many threads holding one at the highest MaxConnections,
+// another process (bouncectl) still reads the store.
+TEST_F(StoreAccessTest, ReaderSlotsServeTwiceMaxConnectionsThreadsAndBouncectl) {
+  const Config config = WithStore("MaxConnections 1000\nSoftBounceThreshold 1\n");
+  const std::size_t threads = 2 * config.max_connections;
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  // Forked before any thread starts; waits until every worker holds a slot.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(go[1]);
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(2);
+    // As bouncectl opens it: read-only, with the configuration's options.
+    StoreOptions options = StoreOptionsFromConfig(config);
+    options.read_only = true;
+    Result<std::unique_ptr<Store>> store = Store::Open(options);
+    if (!store.ok()) _exit(3);
+    Result<LookupResult> kim = (*store)->Lookup("kim@example.org", kT0);
+    _exit(!kim.ok() ? 4 : kim->suppressed ? 0 : 5);
+  }
+  close(go[0]);
+
+  StoreAccess store(config);
+  ASSERT_TRUE(store.Open().ok());
+  ASSERT_TRUE(RecordSoftBounce(store, "kim@example.org", kT0).ok());
+  std::atomic<std::size_t> refused{0}, failed{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t looked = 0;
+  bool release = false;
+  std::vector<std::thread> workers;
+  for (std::size_t i = 0; i < threads; ++i) {
+    workers.emplace_back([&] {
+      Result<RecipientStatus> kim = store.Check("kim@example.org", kT0);
+      if (!kim.ok()) {
+        failed.fetch_add(1);
+      } else if (kim->refused) {
+        refused.fetch_add(1);
+      }
+      // Alive, so keeping the slot, until the other process has read.
+      std::unique_lock lock(mu);
+      ++looked;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return looked == threads; });
+  }
+  // No ASSERT until the workers are released: a joinable thread must not be destroyed.
+  EXPECT_EQ(write(go[1], "g", 1), 1);
+  close(go[1]);
+  int status = 0;
+  const bool waited = waitpid(pid, &status, 0) == pid;
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : workers) t.join();
+  EXPECT_EQ(failed.load(), 0u);
+  EXPECT_EQ(refused.load(), threads);
+  ASSERT_TRUE(waited);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no go, 3: open failed, 4: lookup failed, 5: not suppressed";
 }
 
 }  // namespace
