@@ -13,10 +13,17 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "milter/config_store.h"
 #include "milter/config_test_util.h"
+#include "store/lmdb.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
@@ -235,6 +242,71 @@ TEST_F(StoreAccessTest, ReaderSlotsServeTwiceMaxConnectionsThreadsAndBouncectl) 
   ASSERT_TRUE(waited);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no go, 3: open failed, 4: lookup failed, 5: not suppressed";
+}
+
+// Overwrites the domain entries of `domains` in the closed store at `path`
+// with bytes no decoder accepts, as a disk fault would.
+void DamageDomainEntries(const std::string& path, const std::vector<std::string>& domains) {
+  lmdb::Env env;
+  ASSERT_TRUE(env.Open(path, std::size_t{64} << 20, 16, 16, /*read_only=*/false).ok());
+  lmdb::Txn txn;
+  ASSERT_EQ(lmdb::Txn::Begin(env, false, &txn), 0);
+  MDB_dbi dbi;
+  ASSERT_EQ(lmdb::OpenDbi(txn, "domains", false, &dbi), 0);
+  for (const std::string& domain : domains) {
+    ASSERT_EQ(txn.Put(dbi, domain, std::string("\x02\xff\xff", 3)), 0);
+  }
+  ASSERT_EQ(txn.Commit(), 0);
+}
+
+// The milter counts the mail sent to a domain at every commit, about once a
+// second: a damaged domain entry drops that count each time, logged once per
+// 60 flush intervals per domain (a minute in the daemon), the next line
+// saying how many drops it held back.
+TEST_F(StoreAccessTest, DroppedSentCountsOfADamagedDomainAreLoggedOncePerQuietInterval) {
+  constexpr int kFlushMs = 10;  // so the quiet interval is 600 ms
+  {
+    StoreAccess store(WithStore(""));
+    ASSERT_TRUE(store.CountSent("y.example", 1).ok());
+    ASSERT_TRUE(store.CountSent("w.example", 1).ok());
+    store.Close();  // commits them; the domains have entries now
+  }
+  DamageDomainEntries(dir_.Sub("store"), {"y.example", "w.example"});
+
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  const auto start = std::chrono::steady_clock::now();
+  {
+    StoreAccess store(WithStore(""), kFlushMs);
+    while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2000)) {
+      EXPECT_TRUE(store.CountSent("y.example", 1).ok());
+      EXPECT_TRUE(store.CountSent("w.example", 2).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(kFlushMs / 2));
+    }
+    store.Close();
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  spdlog::set_default_logger(previous);
+
+  for (const std::string domain : {"y.example", "w.example"}) {
+    std::vector<std::string> lines;
+    std::istringstream in(log.str());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("sent count of " + domain + ":") != std::string::npos) lines.push_back(line);
+    }
+    // About 200 drops in 2 s; a line at the first and then at most one per 600 ms.
+    ASSERT_GE(lines.size(), 2u) << log.str();
+    EXPECT_LE(lines.size(), 1 + static_cast<std::size_t>(elapsed / std::chrono::milliseconds(600)))
+        << log.str();
+    EXPECT_NE(lines[0].find("corruption"), std::string::npos) << lines[0];
+    EXPECT_EQ(lines[0].find("not logged"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find(" more drops of "), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find("recipients not logged since its previous line"), std::string::npos)
+        << lines[1];
+  }
 }
 
 }  // namespace

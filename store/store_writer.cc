@@ -1,6 +1,9 @@
 // The writer thread of Store: group commit, map growth, asynchronous counters.
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <string>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -59,6 +62,54 @@ bool EntryError(const Status& s) {
   return s.code() == Status::Code::kCorruption || s.code() == Status::Code::kInvalidArgument;
 }
 
+// A domain's dropped sent counts are logged once per this many flush
+// intervals (a minute at the default second).
+constexpr int kDropLogQuietFlushes = 60;
+// Domains whose drops are held back at once; past that, each drop is logged.
+constexpr std::size_t kMaxQuietDomains = 1000;
+
+// Logs the drops of a domain's sent count at most once per quiet interval
+// per domain, the next line saying how many were held back: a damaged entry
+// stays damaged until an admin repairs it, and every commit after mail was
+// sent to the domain drops its count again, about once a second.
+class SentDropLog {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  void Dropped(const std::string& domain, std::uint64_t n, const Status& why,
+               Clock::duration quiet, Clock::time_point now) {
+    auto it = domains_.find(domain);
+    if (it != domains_.end() && now - it->second.logged < quiet) {
+      ++it->second.drops;
+      it->second.recipients += n;
+      return;
+    }
+    if (it == domains_.end() || it->second.drops == 0) {
+      spdlog::error("store: dropping {} from the sent count of {}: {}", n, domain, why.ToString());
+    } else {
+      spdlog::error(
+          "store: dropping {} from the sent count of {}: {} ({} more drops of {} recipients "
+          "not logged since its previous line)",
+          n, domain, why.ToString(), it->second.drops, it->second.recipients);
+    }
+    if (it == domains_.end()) {
+      if (domains_.size() >= kMaxQuietDomains) {
+        std::erase_if(domains_, [&](const auto& e) { return now - e.second.logged >= quiet; });
+      }
+      if (domains_.size() >= kMaxQuietDomains) return;
+      it = domains_.emplace(domain, Quiet{}).first;
+    }
+    it->second = Quiet{now, 0, 0};
+  }
+
+ private:
+  struct Quiet {
+    Clock::time_point logged;  // of its last line
+    std::uint64_t drops = 0, recipients = 0;  // held back since
+  };
+  std::unordered_map<std::string, Quiet> domains_;
+};
+
 }  // namespace
 
 Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, PendingSent& sent, PendingLedger& ledger) {
@@ -80,8 +131,11 @@ Status Store::Impl::ApplyAsyncWrites(WriteContext& ctx, PendingSent& sent, Pendi
     if (s.ok()) continue;
     if (ctx.map_full()) return s;
     if (!EntryError(s)) return drop_all();
-    spdlog::error("store: dropping {} from the sent count of {}: {}", it->second, it->first,
-                  s.ToString());
+    // Only the store's writer thread gets here: one log per store.
+    static thread_local SentDropLog drop_log;
+    const auto quiet =
+        kDropLogQuietFlushes * std::chrono::milliseconds(std::max(1, options_.flush_interval_ms));
+    drop_log.Dropped(it->first, it->second, s, quiet, SentDropLog::Clock::now());
     sent.erase(it);
     return s;
   }
