@@ -227,6 +227,22 @@ bool ToBeSigned(const Policy& policy, const MessageContext& m) {
   return policy.verifier->codec() != nullptr && SenderIsSigned(*policy.config, m.sender);
 }
 
+// ledger-queue-id-unavailable for one missing macro ("i" or "j"), unless it
+// was logged on this connection already (*logged).
+void LogQueueIdUnavailable(const Config& config, const MessageContext& m, std::string_view macro,
+                           bool* logged) {
+  if (*logged) return;
+  *logged = true;
+  LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
+              {{"sender", m.sender},
+               {"missing", std::string(macro)},
+               {"fix", macro == "i"
+                           ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
+                           : "pass the host name at connect (Postfix: milter_connect_macros "
+                             "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
+               {"fallback", "message-id"}});
+}
+
 }  // namespace
 
 bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, std::int64_t now) {
@@ -240,18 +256,9 @@ bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, s
   if (queue.empty() || host.empty()) {
     // End of headers then records the Message-ID entry instead. The MTA
     // passes the same macros for every message of a connection: one warning
-    // per connection, not one per message.
-    if (!c.queue_id_unavailable_logged) {
-      c.queue_id_unavailable_logged = true;
-      LogDecision(config, LogSeverity::kWarning, "ledger-queue-id-unavailable",
-                  {{"sender", m.sender},
-                   {"missing", queue.empty() ? "i" : "j"},
-                   {"fix", queue.empty()
-                               ? "pass the queue id at DATA (Postfix: milter_data_macros = i)"
-                               : "pass the host name at connect (Postfix: milter_connect_macros "
-                                 "= j ..., Sendmail: confMILTER_MACROS_CONNECT)"},
-                   {"fallback", "message-id"}});
-    }
+    // per missing macro and connection, not one per message.
+    if (queue.empty()) LogQueueIdUnavailable(config, m, "i", &c.queue_id_missing_i_logged);
+    if (host.empty()) LogQueueIdUnavailable(config, m, "j", &c.queue_id_missing_j_logged);
     return false;
   }
   RecordLedger(config, mta, store, QueueIdLedgerKey(queue + "@" + host), m.recipients, now);

@@ -97,7 +97,8 @@ void NoteHeader(MessageContext& m, std::string_view name, std::string_view value
 // {i} and {j}) and the message needs nothing more; false when it must go on
 // (not outbound, a bounce, to be signed, SentLedger not queue-id, or a macro
 // missing: then end of headers records the Message-ID entry, and the first
-// such message of the connection is logged).
+// message of the connection that lacks {i}, and the first that lacks {j},
+// are logged).
 bool OutboundAtData(ConnectionContext& c, MtaSession& mta, StoreAccess& store, std::int64_t now);
 // True when the message must go on to end of message to be signed.
 bool OutboundEndOfHeaders(ConnectionContext& c, MtaSession& mta, StoreAccess& store,

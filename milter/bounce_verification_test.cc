@@ -314,6 +314,28 @@ TEST_F(BounceVerificationTest, QueueIdUnavailableIsLoggedOncePerConnection) {
   EXPECT_EQ(log.Count("ledger-queue-id-unavailable"), 2u) << log.Text();
 }
 
+// A later message that lacks the other macro says so too: the first warning
+// named only the macro missing then, and its fix does not fix this one.
+TEST_F(BounceVerificationTest, QueueIdUnavailableIsLoggedOncePerMissingMacro) {
+  Start("SentLedger queue-id\n");
+  data_step_ = true;
+  LogCapture log;
+  auto c = Connect("127.0.0.1");
+  const std::map<std::string, std::string> all = data_macros_;
+  int n = 0;
+  for (std::vector<const char*> missing :
+       {std::vector<const char*>{"i"}, {"j"}, {"i"}, {"i", "j"}, {"j"}}) {
+    data_macros_ = all;
+    for (const char* macro : missing) data_macros_.erase(macro);
+    const std::string id = "q7-" + std::to_string(n++) + "@elsewhere.test";
+    Send(*c, "alice@elsewhere.test", {kGone}, Plain(id));
+    EXPECT_EQ(Ledger(id), std::vector<std::string>{kGone});
+  }
+  EXPECT_EQ(log.Count("ledger-queue-id-unavailable"), 2u) << log.Text();
+  EXPECT_EQ(log.Count("missing=i"), 1u) << log.Text();
+  EXPECT_EQ(log.Count("missing=j"), 1u) << log.Text();
+}
+
 TEST_F(BounceVerificationTest, ConnectionNegotiatedWithoutDataRecordsTheMessageId) {
   // Negotiated under SentLedger message-id, then a reload to queue-id: the
   // DATA step never comes, and end of headers records the Message-ID.

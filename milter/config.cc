@@ -482,7 +482,7 @@ const ConfigKey kKeys[] = {
      "bottom-most Received headers it returns (two at most, with SentLedger queue-id only). A "
      "queue id is far easier to guess than a random Message-ID (docs/security.md). Without "
      "{i} or {j} a message is recorded by Message-ID (logged as ledger-queue-id-unavailable, "
-     "once per connection). A reload changes the protocol "
+     "once per connection and missing macro). A reload changes the protocol "
      "only for connections opened after it. no: no ledger. yes, the value of earlier "
      "versions, means message-id.",
      &SetSentLedger},

@@ -79,9 +79,11 @@ struct ConnectionContext {
   std::string client_host;
   std::optional<IpAddress> client_ip;
   bool outbound_client = false;  // client_ip in OutboundClients
-  // ledger-queue-id-unavailable was logged: the macros it is about are
-  // passed per connection, so once is enough (bounce_verification.h).
-  bool queue_id_unavailable_logged = false;
+  // ledger-queue-id-unavailable was logged for a missing {i} / {j}: the MTA
+  // passes the same macros for every message of a connection, so once per
+  // macro is enough (bounce_verification.h).
+  bool queue_id_missing_i_logged = false;
+  bool queue_id_missing_j_logged = false;
   MessageContext message;
 };
 
