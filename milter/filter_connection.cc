@@ -99,6 +99,8 @@ std::optional<FilterConnection::Stage> FilterConnection::StageOf(char command) {
 
 FilterConnection::FilterConnection(Filter& filter) : filter_(filter) {}
 
+FilterConnection::~FilterConnection() { EndConnectionContext("connection closed"); }
+
 template <typename Handler>
 Verdict FilterConnection::Guarded(const char* step, Handler&& handler) noexcept {
   try {
@@ -156,6 +158,7 @@ bool FilterConnection::Dispatch(const Command& command, std::string* replies) {
     const std::string_view address = e->args.front();
     if (e->command == kCmdMail) {
       stage_ = kMail;
+      in_message_ = true;
       ClearMacros(kRcpt);  // of the previous message
       Reply(WithContext("envfrom",
                         [&](ConnectionContext& c) { return filter_.OnEnvFrom(c, mta, address); }),
@@ -197,16 +200,10 @@ bool FilterConnection::Dispatch(const Command& command, std::string* replies) {
               replies);
         break;
       case kCmdAbort:  // no reply
-        Guarded("abort", [&] {
-          if (context_ != nullptr) filter_.OnAbort(*context_);
-          return Verdict::kContinue;
-        });
-        pending_.reset();
-        ClearMacros(kMail);
+        AbortMessage("by the MTA");
         break;
       case kCmdQuitNewConnection:  // no reply; a new connect follows on this socket
-        context_.reset();
-        pending_.reset();
+        EndConnectionContext("quit-new-connection");
         ClearMacros(kConnect);
         break;
       case kCmdQuit: return false;
@@ -241,9 +238,8 @@ void FilterConnection::Negotiate(const OptionNegotiation& offer, std::string* re
 }
 
 void FilterConnection::OnConnect(const Connect& connect, std::string* replies) {
+  EndConnectionContext("a new connect");
   stage_ = kConnect;
-  context_.reset();
-  pending_.reset();
   const Verdict verdict = Guarded("connect", [&] {
     std::optional<sockaddr_storage> address = SocketAddress(connect);
     context_ = filter_.OnConnect(connect.hostname,
@@ -269,6 +265,7 @@ void FilterConnection::OnHeader(const Header& header, std::string* replies) {
 }
 
 void FilterConnection::OnEndOfMessage(std::string_view last_chunk, std::string* replies) {
+  in_message_ = false;
   if (pending_) {
     Reply(*std::exchange(pending_, std::nullopt), replies);
     ClearMacros(kMail);
@@ -296,7 +293,38 @@ void FilterConnection::ClearMacros(Stage from) {
   for (int s = from; s < kStages; ++s) macros_[s].clear();
 }
 
+void FilterConnection::AbortMessage(const char* why) {
+  Guarded("abort", [&] {
+    // The MTA may abort between messages too; only a message begun is
+    // logged, by its queue id when it has one (Postfix's and Sendmail's are
+    // alphanumeric; anything else is not written to the log).
+    if (in_message_) {
+      std::string queue = Macro("i").value_or("");
+      if (queue.size() > 32 || !std::all_of(queue.begin(), queue.end(), IsAsciiAlnum)) {
+        queue.clear();
+      }
+      spdlog::debug("message {}{}aborted: {}", queue, queue.empty() ? "" : " ", why);
+    }
+    if (context_ != nullptr) filter_.OnAbort(*context_);
+    return Verdict::kContinue;
+  });
+  in_message_ = false;
+  pending_.reset();
+  ClearMacros(kMail);
+}
+
+void FilterConnection::EndConnectionContext(const char* why) {
+  if (in_message_) AbortMessage(why);
+  context_.reset();
+  pending_.reset();
+}
+
 void FilterConnection::Reply(Verdict verdict, std::string* replies) {
+  // Any verdict but continue ends the message for the MTA, which sends no
+  // more of it; a refused recipient only ends that recipient.
+  const bool refused_recipient =
+      stage_ == kRcpt && (verdict == Verdict::kReject || verdict == Verdict::kTempfail);
+  if (verdict != Verdict::kContinue && !refused_recipient) in_message_ = false;
   switch (verdict) {
     case Verdict::kContinue: AppendPacket(replies, kReplyContinue); return;
     case Verdict::kAccept: AppendPacket(replies, kReplyAccept); return;

@@ -5,7 +5,9 @@
 // MTA's macros per protocol stage, owns the connection's ConnectionContext
 // (freed on every path: quit, quit-new-connection, a new connect, close),
 // turns verdicts into replies, and sends no reply to the steps negotiated as
-// "no reply". The MtaSession the handlers see is the connection itself:
+// "no reply". A message still open when its context goes (the connection
+// closed or dropped, quit-new-connection, a new connect) is aborted first,
+// exactly as by the MTA's abort command (Filter::OnAbort; logged at debug). The MtaSession the handlers see is the connection itself:
 // SetReply() makes a reject/tempfail reply carry that SMTP reply, and the end
 // of message modifications are sent before its final reply, each only when
 // the MTA allowed that action.
@@ -37,6 +39,10 @@ class FilterConnection : public PacketHandler, private MtaSession {
  public:
   // REQUIRES: filter outlives the connection.
   explicit FilterConnection(Filter& filter);
+  // Aborts the message in progress, if any.
+  ~FilterConnection() override;
+  FilterConnection(const FilterConnection&) = delete;
+  FilterConnection& operator=(const FilterConnection&) = delete;
 
   // Malformed commands are logged and close the connection, as QUIT does.
   bool Handle(const milter::Packet& packet, std::string* replies) override;
@@ -53,6 +59,12 @@ class FilterConnection : public PacketHandler, private MtaSession {
   void OnHeader(const milter::Header& header, std::string* replies);
   void OnEndOfMessage(std::string_view last_chunk, std::string* replies);
   void ClearMacros(Stage from);
+  // The message in progress ends without its end of message: the filter's
+  // abort handler, the message's macros and pending verdict are forgotten.
+  // `why` is logged.
+  void AbortMessage(const char* why);
+  // Frees the connection context (aborting its message first).
+  void EndConnectionContext(const char* why);
   // The stage whose macros a D packet for `command` carries; none for
   // commands without one (unknown commands).
   static std::optional<Stage> StageOf(char command);
@@ -82,6 +94,8 @@ class FilterConnection : public PacketHandler, private MtaSession {
   Stage stage_ = kConnect;  // of the command being handled
   // Null before connect, and when it could not be built.
   std::unique_ptr<ConnectionContext> context_;
+  // From MAIL to end of message, abort, or a verdict that ends the message.
+  bool in_message_ = false;
   std::optional<std::string> reply_;  // "550 5.1.1 text" set for the current command
   std::string modifications_;         // encoded, sent before the end-of-message reply
   // A verdict other than continue for a header, which gets no reply: it

@@ -105,6 +105,40 @@ TEST_F(FilterConnectionTest, AbortForgetsTheMessageMacros) {
             "c");
 }
 
+// A message still open when its connection context goes is aborted as by
+// the MTA's abort command: when the connection closes or drops, at
+// quit-new-connection, at a new connect; not when the message had ended.
+TEST_F(FilterConnectionTest, AMessageCutOffIsAbortedLikeAnMtaAbort) {
+  LogCapture log(spdlog::level::debug);
+  const std::string begun = MacroPacket('M', {"i", "4AbC12"}) + Mail("<>") +
+                            Rcpt("<news@mta.test>") + HeaderPacket("Subject", "x");
+  {
+    std::unique_ptr<FilterConnection> c = Open();
+    Feed(*c, begun);
+    EXPECT_EQ(log.Take(), "");
+    Feed(*c, Packet('A'));
+    EXPECT_EQ(log.Take(), "message 4AbC12 aborted: by the MTA\n");
+    Feed(*c, Packet('A'));  // between messages: nothing to abort
+    EXPECT_EQ(log.Take(), "");
+    Feed(*c, begun);
+  }
+  EXPECT_EQ(log.Take(), "message 4AbC12 aborted: connection closed\n");
+
+  std::unique_ptr<FilterConnection> c = Open();
+  Feed(*c, begun + Packet('K'));
+  EXPECT_EQ(log.Take(), "message 4AbC12 aborted: quit-new-connection\n");
+  Feed(*c, Connect4("again.test", "192.0.2.7") + Mail("<>") + Rcpt("<news@mta.test>") +
+               Connect4("again.test", "192.0.2.7"));
+  EXPECT_EQ(log.Take(), "message aborted: a new connect\n");
+
+  // A whole message, then one the filter accepts at MAIL (ordinary inbound
+  // mail), then the close: no message was open.
+  Feed(*c, Mail("<>") + Rcpt("<news@mta.test>") + MessagePackets(Dsn("cut@remote.test")));
+  EXPECT_EQ(Commands(Feed(*c, Mail("<someone@remote.test>"))), "a");
+  c.reset();
+  EXPECT_EQ(log.Take().find("aborted"), std::string::npos);
+}
+
 TEST_F(FilterConnectionTest, QuitNewConnectionStartsAFreshSession) {
   std::unique_ptr<FilterConnection> c = Open();
   EXPECT_EQ(Commands(Feed(
