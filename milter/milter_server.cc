@@ -25,6 +25,11 @@ namespace bm {
 namespace {
 
 constexpr std::size_t kReadSize = 64 * 1024;
+// Replies are sent once they reach this size even when more packets are
+// waiting: a peer that pipelines many small commands whose replies are
+// larger (a refused recipient's reply text) must not grow them without
+// bound.
+constexpr std::size_t kMaxQueuedReplies = 64 * 1024;
 constexpr auto kLimitWarningInterval = std::chrono::minutes(1);
 timeval ToTimeval(std::chrono::steady_clock::duration d) {
   const auto us = std::max<std::int64_t>(
@@ -346,6 +351,7 @@ void MilterServer::Serve(int fd) {
   for (;;) {
     // Every complete packet of the bytes read; replies go out together.
     bool keep = true;
+    bool more = false;  // packets left in the buffer: replies went out first
     while (keep) {
       std::size_t consumed = 0;
       Result<std::optional<milter::Packet>> packet =
@@ -364,6 +370,10 @@ void MilterServer::Serve(int fd) {
       begin += consumed;
       negotiated = true;
       deadline.reset();  // the next packet has a deadline of its own
+      if (replies.size() >= kMaxQueuedReplies) {
+        more = true;
+        break;
+      }
     }
     if (!replies.empty()) {
       if (!WriteAll(fd, replies)) {
@@ -374,6 +384,7 @@ void MilterServer::Serve(int fd) {
       replies.clear();
     }
     if (!keep || stopping_) return;
+    if (more) continue;
     // Keep the unhandled bytes at the front; a full buffer holds part of a
     // packet larger than it (at most kMaxPacketSize, checked): grow it.
     if (begin == end) {

@@ -386,6 +386,37 @@ TEST_F(MilterServerTest, CloseConnectionsFreesAWorkerBlockedSending) {
   EXPECT_TRUE(server_->Drain(std::chrono::seconds(5)));
 }
 
+// A peer that pipelines many small commands with larger replies (a refused
+// recipient's reply is far longer than its RCPT) gets its replies in bounded
+// batches, not all those of its 64 KiB read at once.
+TEST_F(MilterServerTest, RepliesToPipelinedCommandsAreSentInBoundedBatches) {
+  constexpr std::size_t kReplyBytes = 1000;
+  std::atomic<std::size_t> most_queued{0};
+  class Amplifier : public PacketHandler {
+   public:
+    explicit Amplifier(std::atomic<std::size_t>& most_queued) : most_queued_(most_queued) {}
+    bool Handle(const milter::Packet&, std::string* replies) override {
+      if (replies->size() > most_queued_) most_queued_ = replies->size();
+      milter::AppendPacket(replies, 'c', std::string(kReplyBytes - 5, 'x'));
+      return true;
+    }
+
+   private:
+    std::atomic<std::size_t>& most_queued_;
+  };
+  Start([&] { return std::make_unique<Amplifier>(most_queued); });
+  Client mta(SocketPath());
+  constexpr int kPackets = 12000;  // 60,000 bytes: one read; 12 MB of replies
+  std::string stream;
+  for (int i = 0; i < kPackets; ++i) stream += Packet('N');
+  std::thread sender([&] { mta.Send(stream); });
+  int replies = 0;
+  while (replies < kPackets && mta.Read().command == 'c') ++replies;
+  sender.join();
+  EXPECT_EQ(replies, kPackets);
+  EXPECT_LT(most_queued.load(), std::size_t{64 * 1024} + kReplyBytes);
+}
+
 TEST_F(MilterServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
   StartFilter(1);
   auto first = std::make_unique<Client>(SocketPath());
