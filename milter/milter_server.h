@@ -6,7 +6,8 @@
 // Threads: Run() is the acceptor; it only accepts and hands the socket to a
 // worker. A worker serves one connection at a time, from negotiation to
 // close, with blocking reads through a buffer (one read() takes every packet
-// already sent; no poll per packet), and then waits for the next accepted
+// already sent; no poll per packet; their replies go out together, in
+// batches of at most about 64 KiB), and then waits for the next accepted
 // connection: workers are started on demand and reused, and one left idle
 // for idle_worker_lifetime ends (with it its per-thread caches, such as the
 // store's domain cache and LMDB reader slot). At most
