@@ -118,6 +118,9 @@ std::string SmtpCommandIn(std::string_view text) {
       {"after rcpt to", "RCPT"},                {"after rcpt command", "RCPT"},
       {"after end of data", "DATA"},            {"after data", "DATA"},
       {"after mail from", "MAIL"},              {"after helo", "HELO"},
+      // Exim says so when the refused command was sent pipelined (RFC 2920).
+      {"after pipelined rcpt to", "RCPT"},      {"after pipelined mail from", "MAIL"},
+      {"after pipelined data", "DATA"},
       {"after ehlo", "EHLO"},                   {"after initial connection", "CONN"},
       {"for text command", "DATA"},             {"smtp command data", "DATA"},
       {"[rcpt_to]", "RCPT"},                    {"[data]", "DATA"},

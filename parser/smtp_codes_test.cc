@@ -83,6 +83,13 @@ TEST(SmtpCodesTest, SmtpCommand) {
   EXPECT_EQ(SmtpCommandIn("550 user unknown"), "");
 }
 
+TEST(SmtpCodesTest, SmtpCommandInEximPipelined) {
+  const std::string_view exim = "SMTP error from remote mail server after pipelined ";
+  EXPECT_EQ(SmtpCommandIn(std::string(exim) + "RCPT TO:<a@b.c>: 550 no"), "RCPT");
+  EXPECT_EQ(SmtpCommandIn(std::string(exim) + "MAIL FROM:<a@b.c>: 550 no"), "MAIL");
+  EXPECT_EQ(SmtpCommandIn(std::string(exim) + "DATA: 554 no"), "DATA");
+}
+
 TEST(SmtpCodesTest, SmtpCommandInQmailAndDmaWording) {
   EXPECT_EQ(SmtpCommandIn("192.0.2.1 does not like recipient. Remote host said: 550 no"), "RCPT");
   EXPECT_EQ(SmtpCommandIn("192.0.2.1 failed after I sent the message. Remote host said: 554"),
