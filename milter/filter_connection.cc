@@ -253,11 +253,17 @@ void FilterConnection::OnConnect(const Connect& connect, std::string* replies) {
 
 void FilterConnection::OnHeader(const Header& header, std::string* replies) {
   stage_ = kData;
-  if (pending_) return;  // the message's answer is already known
+  const bool answered = (steps_ & kStepNoReplyHeader) == 0;
+  if (pending_) {  // the message's answer is already known
+    // Headers are answered after a new negotiation without the no-reply
+    // step: the MTA waits for this one.
+    if (answered) Reply(*std::exchange(pending_, std::nullopt), replies);
+    return;
+  }
   const Verdict verdict = WithContext("header", [&](ConnectionContext& c) {
     return filter_.OnHeader(c, header.name, header.value);
   });
-  if ((steps_ & kStepNoReplyHeader) == 0) {
+  if (answered) {
     Reply(verdict, replies);
   } else if (verdict != Verdict::kContinue) {
     pending_ = verdict;

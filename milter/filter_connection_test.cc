@@ -197,6 +197,18 @@ TEST_F(FilterConnectionTest, CommandsBeforeConnectGetTheInternalErrorVerdict) {
   EXPECT_EQ(Commands(Feed(c, Optneg() + Mail("<a@b.test>") + Rcpt("<c@d.test>"))), "Oaa");
 }
 
+// A header verdict held back while headers got no reply answers the next
+// header once a new negotiation asks for header replies: the MTA waits for
+// it (found by fuzz/milter_session_fuzzer).
+TEST_F(FilterConnectionTest, AHeldBackVerdictAnswersAHeaderThatNeedsAReply) {
+  FilterConnection c(*filter_);
+  // No connect: the header gets the internal-error verdict (accept), held
+  // back as headers get no reply.
+  EXPECT_EQ(Commands(Feed(c, Optneg() + HeaderPacket("Subject", "x"))), "O");
+  EXPECT_EQ(Commands(Feed(c, Optneg(kAllActions, kNoHelo) + HeaderPacket("Subject", "y"))), "Oa");
+  EXPECT_EQ(Commands(Feed(c, HeaderPacket("Subject", "z"))), "a");
+}
+
 TEST_F(FilterConnectionTest, MalformedCommandAndQuitClose) {
   std::unique_ptr<FilterConnection> c = Open();
   bool closed = false;
