@@ -11,7 +11,8 @@
 // it is in a message.
 //
 // Checked beyond "no crash, leak or undefined behaviour": every reply is a
-// well-formed packet; a command gets at most one final reply; modifications
+// well-formed packet; a command gets exactly one final reply when the MTA
+// waits for one under the negotiated steps, none otherwise; modifications
 // (added header, changed sender, removed recipient) come only before the
 // reply to end of message; a reply code is a 4xx/5xx line that fits in a
 // packet the MTA takes.
@@ -153,9 +154,25 @@ bool IsModification(char reply) {
   return reply == kReplyAddHeader || reply == kReplyChangeFrom || reply == kReplyDeleteRcpt;
 }
 
-// The replies to one command: well-formed packets, at most one of them
-// final, modifications only before the final reply to end of message.
-void CheckReplies(char command, std::string_view replies) {
+// Whether the MTA waits for a reply to `command` under the negotiated steps.
+bool ExpectsReply(char command, std::uint32_t steps) {
+  switch (command) {
+    case kCmdMacro:
+    case kCmdAbort:
+    case kCmdQuit:
+    case kCmdQuitNewConnection: return false;
+    case kCmdConnect: return (steps & kStepNoReplyConnect) == 0;
+    case kCmdHeader: return (steps & kStepNoReplyHeader) == 0;
+  }
+  return true;
+}
+
+// The replies to one command the connection goes on after: well-formed
+// packets, exactly one of them final when the MTA waits for one (else it
+// would hang) and none otherwise, modifications only before the final reply
+// to end of message. *steps follows the negotiation.
+void CheckReplies(char command, std::string_view replies, std::uint32_t* steps) {
+  const bool expected = ExpectsReply(command, *steps);
   int finals = 0;
   while (!replies.empty()) {
     std::size_t consumed = 0;
@@ -168,17 +185,24 @@ void CheckReplies(char command, std::string_view replies) {
       Require(!reply.data.empty() && reply.data.back() == '\0');
     } else {
       ++finals;
-      if (reply.command == kReplyOptionNegotiation) Require(command == kCmdOptionNegotiation);
+      if (reply.command == kReplyOptionNegotiation) {
+        Require(command == kCmdOptionNegotiation && reply.data.size() == 12);
+        *steps = (std::uint32_t{static_cast<unsigned char>(reply.data[8])} << 24) |
+                 (std::uint32_t{static_cast<unsigned char>(reply.data[9])} << 16) |
+                 (std::uint32_t{static_cast<unsigned char>(reply.data[10])} << 8) |
+                 static_cast<unsigned char>(reply.data[11]);
+      }
       if (reply.command == kReplyCode) {
         // "4xx ..." or "5xx ...", NUL-terminated, one line.
-        const std::string_view line = reply.data.substr(0, reply.data.size() - 1);
         Require(reply.data.size() >= 4 && reply.data.back() == '\0');
+        const std::string_view line = reply.data.substr(0, reply.data.size() - 1);
         Require(line.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos);
         Require((line[0] == '4' || line[0] == '5') && line.size() <= 980);
       }
     }
     replies.remove_prefix(consumed);
   }
+  Require(finals == (expected ? 1 : 0));
 }
 
 // The packets of an input after its selector byte, and the bytes after the
@@ -213,14 +237,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bm::FilterConnection connection(filter);
   std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::string replies;
+  std::uint32_t steps = 0;  // none before a negotiation
   for (;;) {
     std::size_t consumed = 0;
     bm::Result<std::optional<Packet>> packet = NextPacket(stream, &consumed);
     if (!packet.ok() || !packet->has_value()) break;
     replies.clear();
-    const bool keep = connection.Handle(**packet, &replies);
-    CheckReplies((*packet)->command, replies);
-    if (!keep) break;
+    // A command that closes the connection (quit, malformed) gets no reply.
+    if (!connection.Handle(**packet, &replies)) break;
+    CheckReplies((*packet)->command, replies, &steps);
     stream.remove_prefix(consumed);
   }
   return 0;
