@@ -7,10 +7,11 @@
 // turns verdicts into replies, and sends no reply to the steps negotiated as
 // "no reply". A message still open when its context goes (the connection
 // closed or dropped, quit-new-connection, a new connect) is aborted first,
-// exactly as by the MTA's abort command (Filter::OnAbort; logged at debug). The MtaSession the handlers see is the connection itself:
-// SetReply() makes a reject/tempfail reply carry that SMTP reply, and the end
-// of message modifications are sent before its final reply, each only when
-// the MTA allowed that action.
+// exactly as by the MTA's abort command (Filter::OnAbort; logged at debug).
+// The MtaSession the handlers see is the connection itself: SetReply() makes
+// a reject/tempfail reply carry that SMTP reply, and the end of message
+// modifications are sent before its final reply, each only when the MTA
+// allowed that action.
 //
 // Every handler call is guarded: an exception becomes the On-InternalError
 // verdict (logged), and so does a command that needs a connection context
