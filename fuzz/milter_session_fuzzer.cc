@@ -15,7 +15,8 @@
 // waits for one under the negotiated steps, none otherwise; modifications
 // (added header, changed sender, removed recipient) come only before the
 // reply to end of message; a reply code is a 4xx/5xx line that fits in a
-// packet the MTA takes.
+// packet the MTA takes; a recipient of a null-sender message is refused
+// only by the bounce rate limit (451 4.7.1).
 //
 // The store, the key file and the configurations live in a directory made
 // once per process under TMPDIR (removed at exit); the store persists
@@ -238,14 +239,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::string replies;
   std::uint32_t steps = 0;  // none before a negotiation
+  bool connected = false;   // a connection context exists
+  bool null_sender = false;  // of the last MAIL
   for (;;) {
     std::size_t consumed = 0;
     bm::Result<std::optional<Packet>> packet = NextPacket(stream, &consumed);
     if (!packet.ok() || !packet->has_value()) break;
+    const Packet& p = **packet;
     replies.clear();
     // A command that closes the connection (quit, malformed) gets no reply.
-    if (!connection.Handle(**packet, &replies)) break;
-    CheckReplies((*packet)->command, replies, &steps);
+    if (!connection.Handle(p, &replies)) break;
+    CheckReplies(p.command, replies, &steps);
+    if (p.command == kCmdConnect) connected = true;
+    if (p.command == kCmdQuitNewConnection) connected = false;
+    if (p.command == kCmdMail) {
+      const std::string_view sender = std::get<Envelope>(*DecodeCommand(p)).args.front();
+      null_sender = sender == "<>" || sender.empty();
+    }
+    // A recipient of a bounce is never refused (the brief: no legitimate
+    // mail dropped), except for a moment by the bounce rate limit.
+    if (p.command == kCmdRcpt && connected && null_sender) {
+      Require(replies[4] == kReplyContinue ||
+              (replies[4] == kReplyCode && replies.substr(5, 10) == "451 4.7.1 "));
+    }
     stream.remove_prefix(consumed);
   }
   return 0;
