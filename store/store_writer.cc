@@ -14,7 +14,6 @@ namespace {
 
 constexpr std::size_t kMapGrowthStep = std::size_t{1} << 30;  // grow by doubling, at most 1 GiB
 constexpr int kMaxGrowthsPerBatch = 16;
-constexpr std::uint64_t kPeriodicExpiryBatch = 10000;
 
 std::int64_t WallNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
