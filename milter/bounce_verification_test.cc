@@ -21,6 +21,7 @@
 #include "auth/return_path.h"
 #include "auth/test_util.h"
 #include "milter/filter.h"
+#include "milter/milter_test_util.h"
 #include "milter/policy.h"
 #include "milter/recording_session.h"
 #include "milter/store_access.h"
@@ -30,6 +31,7 @@ namespace bm {
 namespace {
 
 using bm::testing::TempDir;
+using milter_test::LogCapture;
 
 constexpr const char* kGone = "gone@remote.test";
 constexpr const char* kOther = "other@remote.test";
@@ -72,37 +74,6 @@ std::string Plain(const std::string& message_id) {
   return "From: news@example.com\r\nTo: someone\r\nMessage-ID: <" + message_id +
          ">\r\nSubject: hi\r\n\r\nhello\r\n";
 }
-
-// The log lines written while it lives (the decision log goes through
-// spdlog's default logger).
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_);
-    sink->set_pattern("%v");
-    auto logger = std::make_shared<spdlog::logger>("capture", std::move(sink));
-    logger->set_level(spdlog::level::info);
-    spdlog::set_default_logger(std::move(logger));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::string Text() const { return lines_.str(); }
-  std::size_t Count(std::string_view what) const {
-    const std::string text = Text();
-    std::size_t n = 0;
-    for (std::size_t pos = text.find(what); pos != std::string::npos;
-         pos = text.find(what, pos + what.size())) {
-      ++n;
-    }
-    return n;
-  }
-
- private:
-  std::shared_ptr<spdlog::logger> previous_;
-  std::ostringstream lines_;
-};
 
 struct Outcome {
   Verdict rcpt = Verdict::kContinue;  // the first refused RCPT, or continue

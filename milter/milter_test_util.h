@@ -14,6 +14,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -143,6 +144,17 @@ class LogCapture {
     std::string text = lines_.str();
     lines_.str("");
     return text;
+  }
+  // Everything logged since the last Take, and how often `what` occurs in it.
+  std::string Text() const { return lines_.str(); }
+  std::size_t Count(std::string_view what) const {
+    const std::string text = Text();
+    std::size_t n = 0;
+    for (std::size_t pos = text.find(what); pos != std::string::npos;
+         pos = text.find(what, pos + what.size())) {
+      ++n;
+    }
+    return n;
   }
 
  private:
