@@ -259,6 +259,22 @@ void DamageDomainEntries(const std::string& path, const std::vector<std::string>
   ASSERT_EQ(txn.Commit(), 0);
 }
 
+// Sends spdlog's default logger to `out` (messages only) while it lives.
+class LogTo {
+ public:
+  explicit LogTo(std::ostringstream& out) : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    sink->set_pattern("%v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  }
+  ~LogTo() { spdlog::set_default_logger(previous_); }
+  LogTo(const LogTo&) = delete;
+  LogTo& operator=(const LogTo&) = delete;
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
 // The milter counts the mail sent to a domain at every commit, about once a
 // second: a damaged domain entry drops that count each time, logged once per
 // 60 flush intervals per domain (a minute in the daemon), the next line
@@ -274,10 +290,7 @@ TEST_F(StoreAccessTest, DroppedSentCountsOfADamagedDomainAreLoggedOncePerQuietIn
   DamageDomainEntries(dir_.Sub("store"), {"y.example", "w.example"});
 
   std::ostringstream log;
-  auto previous = spdlog::default_logger();
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
-  sink->set_pattern("%v");
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  LogTo capture(log);
   const auto start = std::chrono::steady_clock::now();
   {
     StoreAccess store(WithStore(""), kFlushMs);
@@ -289,7 +302,6 @@ TEST_F(StoreAccessTest, DroppedSentCountsOfADamagedDomainAreLoggedOncePerQuietIn
     store.Close();
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  spdlog::set_default_logger(previous);
 
   for (const std::string domain : {"y.example", "w.example"}) {
     std::vector<std::string> lines;
@@ -307,6 +319,47 @@ TEST_F(StoreAccessTest, DroppedSentCountsOfADamagedDomainAreLoggedOncePerQuietIn
     EXPECT_NE(lines[1].find("recipients not logged since its previous line"), std::string::npos)
         << lines[1];
   }
+}
+
+// With more damaged domains held back than the bound, the quiet ones are
+// forgotten to make room, each with a line for the drops held back for it.
+TEST_F(StoreAccessTest, ADamagedDomainForgottenForRoomLogsItsHeldBackDrops) {
+  constexpr int kFlushMs = 50;  // so the quiet interval is 3 s
+  constexpr int kDomains = 1001;  // one more than the writer holds back at once
+  auto name = [](int i) { return "d" + std::to_string(i) + ".example"; };
+  std::vector<std::string> domains;
+  {
+    StoreAccess store(WithStore(""));
+    for (int i = 0; i < kDomains; ++i) {
+      domains.push_back(name(i));
+      ASSERT_TRUE(store.CountSent(domains.back(), 1).ok());
+    }
+    store.Close();
+  }
+  DamageDomainEntries(dir_.Sub("store"), domains);
+
+  std::ostringstream log;
+  LogTo capture(log);
+  {
+    StoreAccess store(WithStore(""), kFlushMs);
+    auto count_first = [&](int n) {
+      for (int i = 0; i < n; ++i) EXPECT_TRUE(store.CountSent(domains[i], 1).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(4 * kFlushMs));  // committed
+    };
+    count_first(kDomains - 1);  // logged; every slot taken
+    count_first(kDomains - 1);  // held back, one drop each
+    std::this_thread::sleep_for(std::chrono::milliseconds(60 * kFlushMs + 200));
+    EXPECT_TRUE(store.CountSent(domains.back(), 1).ok());  // needs room
+    store.Close();
+  }
+  const std::string text = log.str();
+  for (int i : {0, 500, kDomains - 2}) {
+    EXPECT_NE(text.find("1 more drops of 1 recipients from the sent count of " + name(i) +
+                        " not logged"),
+              std::string::npos)
+        << name(i) << "\n" << text.substr(0, 2000);
+  }
+  EXPECT_NE(text.find("sent count of " + domains.back() + ":"), std::string::npos);
 }
 
 }  // namespace

@@ -93,7 +93,16 @@ class SentDropLog {
     }
     if (it == domains_.end()) {
       if (domains_.size() >= kMaxQuietDomains) {
-        std::erase_if(domains_, [&](const auto& e) { return now - e.second.logged >= quiet; });
+        // A domain forgotten here says what was held back for it first.
+        std::erase_if(domains_, [&](const auto& e) {
+          if (now - e.second.logged < quiet) return false;
+          if (e.second.drops > 0) {
+            spdlog::error("store: {} more drops of {} recipients from the sent count of {} not "
+                          "logged since its previous line",
+                          e.second.drops, e.second.recipients, e.first);
+          }
+          return true;
+        });
       }
       if (domains_.size() >= kMaxQuietDomains) return;
       it = domains_.emplace(domain, Quiet{}).first;
