@@ -1,5 +1,6 @@
 #include "rules/literal_prefilter.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/ascii.h"
@@ -9,6 +10,12 @@ namespace {
 
 constexpr std::size_t kMinLiteral = 3;
 constexpr std::size_t kMaxTrigramsPerLiteral = 6;
+// How many strings a part of a regex may be spelled out into ("(is )?full"
+// is "full" or "is full"); a part with more is only used as a set of
+// literals of its own, which is less selective but still necessary.
+constexpr std::size_t kMaxSpelled = 16;
+
+using Strings = std::vector<std::string>;
 
 unsigned char Lower(char c) { return static_cast<unsigned char>(LowerAscii(c)); }
 
@@ -17,61 +24,202 @@ uint16_t TrigramHash(unsigned char a, unsigned char b, unsigned char c) {
   return static_cast<uint16_t>(v >> 20);  // 12 bits: 0..4095
 }
 
-// Reads one top-level alternative of a regex and keeps its longest run of
-// bytes that every match must contain literally. Anything it does not fully
-// understand makes it give up (ok_ = false), which only costs speed.
-class AlternativeReader {
- public:
-  explicit AlternativeReader(std::string_view re) : re_(re) {}
+void SortUnique(Strings* s) {
+  std::sort(s->begin(), s->end());
+  s->erase(std::unique(s->begin(), s->end()), s->end());
+}
 
-  // Returns false when the regex is beyond this reader.
-  bool Read(std::vector<std::string>* alternatives) {
-    while (pos_ < re_.size() && ok_) {
+// What a regex, or a part of it, says about the text it matches (in lower
+// case). Either may be unknown; both are necessary conditions only.
+struct Knowledge {
+  std::optional<Strings> whole;     // every match is one of these strings
+  std::optional<Strings> required;  // every match contains one of these (each >= kMinLiteral)
+};
+
+// How often a quantifier lets the atom before it occur.
+enum class Repeat {
+  kOnce,
+  kOptional /* ? */,
+  kAnyCount /* *, {0,n} */,
+  kAtLeastOnce /* +, {n,} */
+};
+
+// Reads an alternation (a whole regex, or the inside of a group) and derives
+// its Knowledge. Groups are read recursively; anything it does not fully
+// understand is treated as matching unknown text, and syntax it cannot even
+// delimit makes it give up, which only costs speed.
+class AlternationReader {
+ public:
+  explicit AlternationReader(std::string_view re) : re_(re) {}
+
+  // nullopt when the syntax is beyond this reader.
+  std::optional<Knowledge> Read() {
+    std::optional<Strings> whole = Strings{};
+    std::optional<Strings> required = Strings{};
+    while (true) {
+      Knowledge alternative = ReadSequence();
+      if (!ok_) return std::nullopt;
+      if (whole && alternative.whole && whole->size() + alternative.whole->size() <= kMaxSpelled) {
+        whole->insert(whole->end(), alternative.whole->begin(), alternative.whole->end());
+      } else {
+        whole.reset();
+      }
+      if (required && alternative.required) {
+        required->insert(required->end(), alternative.required->begin(),
+                         alternative.required->end());
+      } else {
+        required.reset();
+      }
+      if (pos_ >= re_.size()) break;
+      ++pos_;  // '|'
+    }
+    if (whole) SortUnique(&*whole);
+    if (required) SortUnique(&*required);
+    return Knowledge{std::move(whole), std::move(required)};
+  }
+
+ private:
+  // One alternative, up to the next '|' of this level or the end.
+  Knowledge ReadSequence() {
+    run_ = {""};
+    exact_ = true;
+    best_.reset();
+    while (pos_ < re_.size() && ok_ && re_[pos_] != '|') {
       char c = re_[pos_];
-      if (c == '|') {
-        EndAlternative(alternatives);
-        ++pos_;
-      } else if (c == '(') {
-        SkipGroup();
-        Break();
-        SkipQuantifier();
+      if (c == '(') {
+        ReadGroup();
       } else if (c == '[') {
-        SkipClass();
-        Break();
-        SkipQuantifier();
+        ReadClass();
       } else if (c == '\\') {
         ReadEscape();
       } else if (c == '.' || c == '^' || c == '$') {
         ++pos_;
         Break();
-        SkipQuantifier();
+        ReadRepeat();
       } else if (c == ')' || c == '{' || c == '*' || c == '+' || c == '?') {
-        return false;  // stray metacharacter: leave it to PCRE2
+        ok_ = false;  // stray metacharacter: leave it to PCRE2
       } else {
         ++pos_;
-        AddLiteral(c);
+        Atom(Strings{std::string(1, static_cast<char>(Lower(c)))});
       }
     }
-    if (!ok_) return false;
-    EndAlternative(alternatives);
-    return true;
+    Knowledge k;
+    if (exact_) k.whole = run_;
+    Break();
+    k.required = best_;
+    return k;
   }
 
- private:
-  void AddLiteral(char c) {
-    // A quantifier may make this byte optional or repeat it.
-    if (pos_ < re_.size() &&
-        (re_[pos_] == '?' || re_[pos_] == '*' ||
-         (re_[pos_] == '{' && pos_ + 1 < re_.size() && (re_[pos_ + 1] == '0' || re_[pos_ + 1] == ',')))) {
-      Break();
-      SkipQuantifier();
+  // An atom that matches one of `strings`, followed by its quantifier.
+  void Atom(const Strings& strings) {
+    switch (ReadRepeat()) {
+      case Repeat::kOnce:
+        Append(strings);
+        break;
+      case Repeat::kOptional: {
+        Strings maybe = strings;
+        maybe.push_back("");
+        Append(maybe);
+        break;
+      }
+      case Repeat::kAnyCount:
+        Break();
+        break;
+      case Repeat::kAtLeastOnce:
+        Append(strings);  // once is required, the rest may repeat: the run ends here
+        Break();
+        break;
+    }
+  }
+
+  // An atom about whose text only `k` is known, followed by its quantifier.
+  void Atom(const Knowledge& k) {
+    if (k.whole) {
+      Atom(*k.whole);
       return;
     }
-    run_.push_back(static_cast<char>(Lower(c)));
-    if (pos_ < re_.size() && (re_[pos_] == '+' || re_[pos_] == '{')) {
-      Break();  // once is required, the rest may repeat: the run ends here
-      SkipQuantifier();
+    Repeat repeat = ReadRepeat();
+    Break();
+    if (k.required && (repeat == Repeat::kOnce || repeat == Repeat::kAtLeastOnce)) {
+      Offer(*k.required);
     }
+  }
+
+  void ReadGroup() {
+    std::size_t start = pos_;
+    SkipGroup();
+    if (!ok_) return;
+    std::string_view inside = re_.substr(start + 1, pos_ - start - 2);
+    std::size_t skip = 0;  // bytes before the group's own pattern
+    if (inside.substr(0, 1) == "*") {
+      ok_ = false;  // verbs and start-of-pattern options
+      return;
+    }
+    if (inside.substr(0, 1) == "?") {
+      skip = ContentOffset(inside);
+      if (!ok_) return;
+      if (skip == std::string_view::npos) {
+        // Lookaround, option setting, condition, recursion...: zero width or
+        // unknown text, nothing can be said about it.
+        Break();
+        ReadRepeat();
+        return;
+      }
+    }
+    std::optional<Knowledge> k = AlternationReader(inside.substr(skip)).Read();
+    // A group this reader does not understand still matches *some* text.
+    Atom(k ? *k : Knowledge{});
+  }
+
+  // For a group's inside that starts with '?': the offset of its pattern when
+  // it matches like a plain group ((?:..), (?|..), (?>..), (?<name>..),
+  // (?i:..)), npos when it does not.
+  std::size_t ContentOffset(std::string_view inside) {
+    std::string_view rest = inside.substr(1);
+    if (rest.empty()) return std::string_view::npos;
+    char k = rest[0];
+    if (k == ':' || k == '|' || k == '>') return 2;
+    if (k == '#') {
+      ok_ = false;  // a comment may hold parentheses SkipGroup counted
+      return 0;
+    }
+    std::size_t name_start = 0;
+    if (rest.substr(0, 2) == "P<") name_start = 2;
+    if (k == '\'' || (k == '<' && rest.size() > 1 && rest[1] != '=' && rest[1] != '!')) {
+      name_start = 1;
+    }
+    if (name_start != 0) {
+      std::size_t end = rest.find_first_of(">'", name_start);
+      return end == std::string_view::npos ? end : end + 2;
+    }
+    // Options, (?x) changes what whitespace means.
+    std::size_t i = 0;
+    while (i < rest.size() && (IsAsciiAlpha(rest[i]) || rest[i] == '-' || rest[i] == '^')) {
+      if (rest[i] == 'x') ok_ = false;
+      ++i;
+    }
+    if (i > 0 && i < rest.size() && rest[i] == ':') return i + 2;
+    return std::string_view::npos;
+  }
+
+  // A class of a few plain characters ([sz], [ea], [o']) is an atom of one
+  // of them; any other class matches one unknown byte.
+  void ReadClass() {
+    std::size_t start = pos_;
+    SkipClass();
+    if (!ok_) return;
+    std::string_view inside = re_.substr(start + 1, pos_ - start - 2);
+    bool simple = !inside.empty() && inside.size() <= 4 &&
+                  inside.find_first_of("^-\\[]") == std::string_view::npos;
+    if (!simple) {
+      Break();
+      ReadRepeat();
+      return;
+    }
+    Strings chars;
+    for (char c : inside) chars.push_back(std::string(1, static_cast<char>(Lower(c))));
+    SortUnique(&chars);
+    Atom(chars);
   }
 
   void ReadEscape() {
@@ -82,29 +230,17 @@ class AlternativeReader {
     char e = re_[pos_ + 1];
     pos_ += 2;
     if (!IsAsciiAlnum(e)) {
-      AddLiteral(e);  // \. \/ \- ...: the character itself
+      Atom(Strings{std::string(1, static_cast<char>(Lower(e)))});  // \. \/ \- ...
     } else if (std::strchr("bBdDwWsShHvVRNAzZG", e) != nullptr) {
       Break();
-      SkipQuantifier();
+      ReadRepeat();
     } else {
-      ok_ = false;  // \x{..}, \Q..\E, back-references, properties: give up
+      ok_ = false;  // \x{..}, back-references, properties: give up
     }
   }
 
+  // Moves pos_ past the group that starts at pos_.
   void SkipGroup() {
-    if (re_.substr(pos_, 2) == "(*") {
-      ok_ = false;  // verbs and start-of-pattern options
-      return;
-    }
-    if (re_.substr(pos_, 2) == "(?") {
-      // Inline options: (?x) changes what whitespace means.
-      std::size_t i = pos_ + 2;
-      while (i < re_.size() &&
-             (IsAsciiAlpha(re_[i]) || re_[i] == '-' || re_[i] == '^')) {
-        if (re_[i] == 'x') ok_ = false;
-        ++i;
-      }
-    }
     int depth = 0;
     while (pos_ < re_.size()) {
       char c = re_[pos_];
@@ -145,52 +281,117 @@ class AlternativeReader {
     ok_ = false;
   }
 
-  void SkipQuantifier() {
-    if (pos_ >= re_.size()) return;
+  // Reads the quantifier at pos_, if any.
+  Repeat ReadRepeat() {
+    if (pos_ >= re_.size()) return Repeat::kOnce;
+    Repeat repeat;
     char c = re_[pos_];
-    if (c == '?' || c == '*' || c == '+') {
+    if (c == '?') {
+      repeat = Repeat::kOptional;
+      ++pos_;
+    } else if (c == '*') {
+      repeat = Repeat::kAnyCount;
+      ++pos_;
+    } else if (c == '+') {
+      repeat = Repeat::kAtLeastOnce;
       ++pos_;
     } else if (c == '{') {
-      std::size_t end = re_.find('}', pos_);
-      if (end == std::string_view::npos) {
-        ok_ = false;
-        return;
+      // Only digits and a comma make a quantifier; any other '{' is a
+      // literal, which the sequence reader gives up on.
+      std::size_t end = re_.find_first_not_of("0123456789,", pos_ + 1);
+      if (end == std::string_view::npos || re_[end] != '}' || end == pos_ + 1) {
+        return Repeat::kOnce;
       }
+      // {0}, {0,n} and {,n} allow none; {n}, {n,} and {n,m} at least one.
+      bool none = re_[pos_ + 1] == '0' || re_[pos_ + 1] == ',';
+      repeat = none ? Repeat::kAnyCount : Repeat::kAtLeastOnce;
       pos_ = end + 1;
     } else {
-      return;
+      return Repeat::kOnce;
     }
     if (pos_ < re_.size() && (re_[pos_] == '?' || re_[pos_] == '+')) ++pos_;  // lazy, possessive
+    return repeat;
+  }
+
+  // The run continues with one of `strings`: spell out every combination
+  // while there are few; otherwise the run ends and `strings` start the next.
+  void Append(const Strings& strings) {
+    if (run_.size() * strings.size() > kMaxSpelled) {
+      Break();
+      run_ = strings;
+      return;
+    }
+    Strings next;
+    for (const std::string& a : run_) {
+      for (const std::string& b : strings) next.push_back(a + b);
+    }
+    SortUnique(&next);
+    run_ = std::move(next);
   }
 
   void Break() {
-    if (run_.size() > best_.size()) best_ = run_;
-    run_.clear();
+    Offer(run_);
+    run_ = {""};
+    exact_ = false;
   }
 
-  void EndAlternative(std::vector<std::string>* alternatives) {
-    Break();
-    alternatives->push_back(best_);
-    best_.clear();
+  // Keeps `set` as the alternative's required literals if it is usable and
+  // more selective than the best so far: longer shortest member, then fewer
+  // members.
+  void Offer(const Strings& set) {
+    std::size_t shortest = std::string::npos;
+    for (const std::string& s : set) shortest = std::min(shortest, s.size());
+    if (set.empty() || shortest < kMinLiteral) return;
+    if (best_) {
+      std::size_t best_shortest = std::string::npos;
+      for (const std::string& s : *best_) best_shortest = std::min(best_shortest, s.size());
+      if (shortest < best_shortest || (shortest == best_shortest && set.size() >= best_->size())) {
+        return;
+      }
+    }
+    best_ = set;
   }
 
   std::string_view re_;
   std::size_t pos_ = 0;
   bool ok_ = true;
-  std::string run_;
-  std::string best_;
+  // The current alternative: the strings its latest run of known text may
+  // be, whether the run is the whole alternative so far, and the best set
+  // of required literals seen in it.
+  Strings run_;
+  bool exact_ = true;
+  std::optional<Strings> best_;
 };
+
+// Drops members that contain another member: when the shorter one does not
+// occur, neither does the longer.
+void DropImplied(Strings* set) {
+  Strings kept;
+  for (const std::string& s : *set) {
+    bool implied = std::any_of(set->begin(), set->end(), [&s](const std::string& t) {
+      return t.size() < s.size() && s.find(t) != std::string::npos;
+    });
+    if (!implied) kept.push_back(s);
+  }
+  *set = std::move(kept);
+}
 
 }  // namespace
 
 std::optional<std::vector<RequiredLiteral>> RequiredLiterals(std::string_view source,
                                                              std::string_view flags) {
   if (flags.find('x') != std::string_view::npos) return std::nullopt;
-  std::vector<std::string> alternatives;
-  if (!AlternativeReader(source).Read(&alternatives)) return std::nullopt;
+  // \Q..\E quotes metacharacters, parentheses included, so groups would be
+  // misplaced; a verb such as (*ACCEPT) may end a match before text that
+  // follows it, even inside a group.
+  if (source.find("\\Q") != std::string_view::npos || source.find("(*") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::optional<Knowledge> k = AlternationReader(source).Read();
+  if (!k || !k->required) return std::nullopt;
+  DropImplied(&*k->required);
   std::vector<RequiredLiteral> out;
-  for (std::string& text : alternatives) {
-    if (text.size() < kMinLiteral) return std::nullopt;
+  for (std::string& text : *k->required) {
     RequiredLiteral literal;
     std::size_t windows = text.size() - 2;
     std::size_t step = windows <= kMaxTrigramsPerLiteral ? 1 : windows / kMaxTrigramsPerLiteral;

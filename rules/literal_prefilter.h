@@ -1,12 +1,15 @@
 // Literal prefilter: a cheap necessary condition for a regex to match, so
 // that a table of hundreds of diagnostic regexes does not run them all.
 //
-// From a regex source, RequiredLiterals() derives, for each top-level
-// alternative, a run of literal bytes that any match of that alternative
-// must contain. A subject can then match only if one of those literals
-// occurs in it; TrigramSet answers "may it occur?" with a bitmap of the
-// subject's hashed 3-byte windows (false positives possible, false
-// negatives not). Everything is compared in ASCII lower case, which keeps
+// From a regex source, RequiredLiterals() derives a set of literals of
+// which every match contains at least one: for each top-level alternative
+// its most selective necessary part, a run of literal bytes or a group,
+// with small groups, classes and optional parts spelled out ("(user|
+// recipient) (is )?unknown" needs "user unknown", "user is unknown",
+// "recipient unknown" or "recipient is unknown"). A subject can then match
+// only if one of those literals occurs in it; TrigramSet answers "may it
+// occur?" with a bitmap of the subject's hashed 3-byte windows (false
+// positives possible, false negatives not). Everything is compared in ASCII lower case, which keeps
 // the condition necessary for caseless and case-sensitive regexes alike
 // (patterns are compiled in byte mode, where caseless folds ASCII only).
 //
@@ -30,9 +33,11 @@ struct RequiredLiteral {
   std::vector<uint16_t> trigrams;
 };
 
-// One literal per top-level alternative, or nullopt when some alternative has
-// no literal of at least 3 bytes or the syntax is beyond this simple reader
-// (the regex then always runs). REQUIRES: source compiles as a PCRE2 regex.
+// The literals, one of which every match contains; nullopt when some
+// top-level alternative needs no literal of at least 3 bytes or the syntax is
+// beyond this simple reader (the regex then always runs). Parts of the regex
+// it does not understand count as unknown text. REQUIRES: source compiles as
+// a PCRE2 regex.
 std::optional<std::vector<RequiredLiteral>> RequiredLiterals(std::string_view source,
                                                              std::string_view flags);
 

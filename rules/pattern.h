@@ -59,8 +59,8 @@ class Pattern {
   std::vector<std::string> globs_;  // lower case
   std::unique_ptr<pcre2_real_code_8, CodeDeleter> code_;
   bool jit_ = false;
-  // One literal per top-level alternative (see literal_prefilter.h); empty
-  // when none could be derived and the regex must always run.
+  // Literals one of which every match contains (see literal_prefilter.h);
+  // empty when none could be derived and the regex must always run.
   std::vector<RequiredLiteral> literals_;
 };
 
