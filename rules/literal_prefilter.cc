@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <tuple>
 
 #include "common/ascii.h"
 
@@ -82,6 +84,7 @@ class AlternationReader {
   // One alternative, up to the next '|' of this level or the end.
   Knowledge ReadSequence() {
     run_ = {""};
+    tail_.clear();
     exact_ = true;
     best_.reset();
     while (pos_ < re_.size() && ok_ && re_[pos_] != '|') {
@@ -316,9 +319,17 @@ class AlternationReader {
   // The run continues with one of `strings`: spell out every combination
   // while there are few; otherwise the run ends and `strings` start the next.
   void Append(const Strings& strings) {
+    if (strings.size() == 1) {
+      tail_ += strings[0];
+    } else {
+      // Plain text before a choice is a literal of its own, and a cheaper one.
+      Offer({tail_});
+      tail_.clear();
+    }
     if (run_.size() * strings.size() > kMaxSpelled) {
-      Break();
+      Offer(run_);
       run_ = strings;
+      exact_ = false;
       return;
     }
     Strings next;
@@ -331,25 +342,27 @@ class AlternationReader {
 
   void Break() {
     Offer(run_);
+    Offer({tail_});
     run_ = {""};
+    tail_.clear();
     exact_ = false;
   }
 
   // Keeps `set` as the alternative's required literals if it is usable and
-  // more selective than the best so far: longer shortest member, then fewer
-  // members.
+  // more selective than the best so far: a longer shortest member (up to the
+  // length whose trigrams are all checked), then fewer members (each costs
+  // a check per recipient), then a longer shortest member still.
   void Offer(const Strings& set) {
     std::size_t shortest = std::string::npos;
     for (const std::string& s : set) shortest = std::min(shortest, s.size());
     if (set.empty() || shortest < kMinLiteral) return;
-    if (best_) {
-      std::size_t best_shortest = std::string::npos;
-      for (const std::string& s : *best_) best_shortest = std::min(best_shortest, s.size());
-      if (shortest < best_shortest || (shortest == best_shortest && set.size() >= best_->size())) {
-        return;
-      }
-    }
+    auto rank = [](std::size_t shortest, std::size_t members) {
+      return std::make_tuple(std::min(shortest, kMaxTrigramsPerLiteral + 2),
+                             std::numeric_limits<std::size_t>::max() - members, shortest);
+    };
+    if (best_ && rank(shortest, set.size()) <= rank(best_shortest_, best_->size())) return;
     best_ = set;
+    best_shortest_ = shortest;
   }
 
   std::string_view re_;
@@ -359,8 +372,10 @@ class AlternationReader {
   // be, whether the run is the whole alternative so far, and the best set
   // of required literals seen in it.
   Strings run_;
+  std::string tail_;  // the run's text since its last choice, a suffix of each string
   bool exact_ = true;
   std::optional<Strings> best_;
+  std::size_t best_shortest_ = 0;
 };
 
 // Drops members that contain another member: when the shorter one does not
