@@ -14,6 +14,15 @@ namespace bm {
 
 namespace {
 
+// The store options of the daemon: the shared ones, plus the lookup index,
+// which only a long-running reader gains from.
+std::unique_ptr<const StoreOptions> DaemonOptions(const Config& config) {
+  auto options = std::make_unique<StoreOptions>(StoreOptionsFromConfig(config));
+  options->lookup_index = config.lookup_index;
+  options->lookup_index_max_addresses = config.lookup_index_max_addresses;
+  return options;
+}
+
 std::unique_ptr<const StoreOptions> OptionsAt(std::string path) {
   auto options = std::make_unique<StoreOptions>();
   options->path = std::move(path);
@@ -23,8 +32,7 @@ std::unique_ptr<const StoreOptions> OptionsAt(std::string path) {
 }  // namespace
 
 StoreAccess::StoreAccess(const Config& config)
-    : StoreAccess(std::make_unique<const StoreOptions>(StoreOptionsFromConfig(config)),
-                  config.store_retry_seconds) {}
+    : StoreAccess(DaemonOptions(config), config.store_retry_seconds) {}
 
 StoreAccess::StoreAccess(std::string path, int retry_seconds)
     : StoreAccess(OptionsAt(std::move(path)), retry_seconds) {}
@@ -45,7 +53,7 @@ void StoreAccess::Close() {
 }
 
 Status StoreAccess::Reopen(const Config& config) {
-  auto options = std::make_unique<const StoreOptions>(StoreOptionsFromConfig(config));
+  std::unique_ptr<const StoreOptions> options = DaemonOptions(config);
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
   if (store_ != nullptr) {

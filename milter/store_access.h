@@ -44,7 +44,7 @@ struct RecipientStatus {
 class StoreAccess {
  public:
   // The store as the configuration describes it (StorePath, the policy
-  // keys, StoreRetryInterval).
+  // keys, LookupIndex, LookupIndexMaxAddresses, StoreRetryInterval).
   explicit StoreAccess(const Config& config);
   // The store at `path` with the default policy.
   StoreAccess(std::string path, int retry_seconds);
