@@ -133,7 +133,7 @@ StoreOptions OptionsAt(const std::string& path, bool index) {
 
 // Applies one operation line to store; the same lines run in either process.
 //   B time address reason hard | C time address | S now address reason until
-//   U now address force | I now address state until | E now | D now domain |
+//   U now address force | I now address state until since | E now | D now domain |
 //   d now domain | O now n (n old bounces then an expiry: removes events at once)
 std::string Apply(Store& store, const std::string& line) {
   std::istringstream in(line);
@@ -172,13 +172,14 @@ std::string Apply(Store& store, const std::string& line) {
     }
     case 'I': {
       int state;
-      std::int64_t until;
-      in >> a >> state >> until;
+      std::int64_t until, since;
+      in >> a >> state >> until >> since;
       ImportRow row;
       row.address = a;
       row.state = static_cast<AddressState>(state);
       row.reason = "imported";
       row.until = until;
+      row.since = since;
       row.hard_count = 1;
       s = store.Import({row}, "import:test", now);
       break;
@@ -338,8 +339,10 @@ TEST(LookupIndex, AnswersAsTheDatabaseThroughRandomWritesOfTwoProcesses) {
                << (rng() % 2 ? 0 : now + static_cast<std::int64_t>(rng() % (5 * kDay)) + 1);
           break;
         case 7:
+          // Now and then a start past 2106, which the index leaves to the store.
           line << "I " << now << ' ' << a << ' ' << rng() % 4 << ' '
-               << now + static_cast<std::int64_t>(rng() % (4 * kDay)) - kDay;
+               << now + static_cast<std::int64_t>(rng() % (4 * kDay)) - kDay << ' '
+               << (rng() % 4 == 0 ? std::int64_t{5'000'000'000} : 0);
           break;
         case 8:
           now += static_cast<std::int64_t>(rng() % (10 * kDay));  // time moves on
