@@ -1,5 +1,7 @@
 // Store benchmarks: lookups per second (single thread) over a store holding
-// N addresses, batched ingest in events per second, and the size on disk.
+// N addresses, without and with the lookup index (the *Indexed variants,
+// which also print the index's memory), batched ingest in events per
+// second, and the size on disk.
 //
 //   store_bench [--addresses=N] [--dir=PATH] [google-benchmark flags]
 //
@@ -15,8 +17,10 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 
 #include <lmdb.h>
 
@@ -52,10 +56,11 @@ bm::BounceEvent EventFor(std::size_t i) {
   return ev;
 }
 
-std::unique_ptr<bm::Store> OpenStore(const std::string& name) {
+std::unique_ptr<bm::Store> OpenStore(const std::string& name, bool lookup_index = false) {
   bm::StoreOptions options;
   options.path = g_root + "/" + name;
   options.expire_interval_s = 0;
+  options.lookup_index = lookup_index;
   auto store = bm::Store::Open(options);
   if (!store.ok()) {
     std::fprintf(stderr, "open: %s\n", store.status().ToString().c_str());
@@ -127,23 +132,24 @@ void PrintDatabaseSizes(const std::string& dir) {
   mdb_env_close(env);
 }
 
-void BM_LookupHit(benchmark::State& state) {
+void LookupHit(benchmark::State& state, bm::Store& store) {
   std::mt19937_64 rng(42);
   std::vector<std::string> keys(1 << 16);
   for (auto& k : keys) k = AddressOf(rng() % g_addresses);
   std::size_t i = 0;
   for (auto _ : state) {
-    auto r = g_store->Lookup(keys[i++ & (keys.size() - 1)], kNow);
+    auto r = store.Lookup(keys[i++ & (keys.size() - 1)], kNow);
     if (!r.ok() || !r->suppressed) state.SkipWithError("lookup failed");
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());
 }
+void BM_LookupHit(benchmark::State& state) { LookupHit(state, *g_store); }
 BENCHMARK(BM_LookupHit)->MinTime(2.0);
 
 // Addresses the store does not hold, spread over all domains (the milter's
 // common case: most recipients never bounced).
-void BM_LookupMiss(benchmark::State& state) {
+void LookupMiss(benchmark::State& state, bm::Store& store) {
   std::mt19937_64 rng(7);
   std::size_t i = 0;
   std::vector<std::string> keys(1 << 16);
@@ -152,21 +158,24 @@ void BM_LookupMiss(benchmark::State& state) {
         ".example.com";
   }
   for (auto _ : state) {
-    auto r = g_store->Lookup(keys[i++ & (keys.size() - 1)], kNow);
+    auto r = store.Lookup(keys[i++ & (keys.size() - 1)], kNow);
+    if (!r.ok() || r->suppressed) state.SkipWithError("lookup failed");
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());
 }
+void BM_LookupMiss(benchmark::State& state) { LookupMiss(state, *g_store); }
 BENCHMARK(BM_LookupMiss)->MinTime(2.0);
 
-void BM_LookupHitThreads(benchmark::State& state) {
+void LookupHitThreads(benchmark::State& state, bm::Store& store) {
   std::mt19937_64 rng(state.thread_index());
   for (auto _ : state) {
-    auto r = g_store->Lookup(AddressOf(rng() % g_addresses), kNow);
+    auto r = store.Lookup(AddressOf(rng() % g_addresses), kNow);
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());
 }
+void BM_LookupHitThreads(benchmark::State& state) { LookupHitThreads(state, *g_store); }
 BENCHMARK(BM_LookupHitThreads)->Threads(2)->Threads(8)->UseRealTime()->MinTime(2.0);
 
 // Batches of state.range(0) new hard bounces (one Record call, one
@@ -184,6 +193,45 @@ void BM_IngestBatched(benchmark::State& state) {
 }
 BENCHMARK(BM_IngestBatched)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)
     ->UseRealTime()->MinTime(3.0);
+
+// The same store reopened with the lookup index (StoreOptions::lookup_index),
+// once the index has been built. The plain lookup benchmarks are registered
+// before, so they run on the store without it.
+bm::Store& IndexedStore() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_store.reset();
+    auto start = std::chrono::steady_clock::now();
+    g_store = OpenStore("populated", /*lookup_index=*/true);
+    while (!g_store->IndexStats().ready) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bm::LookupIndexStats st = g_store->IndexStats();
+    std::printf("lookup index: %llu addresses built in %.2f s, %.1f MiB = %.1f bytes per address\n",
+                static_cast<unsigned long long>(st.addresses), secs, st.memory_bytes / 1048576.0,
+                static_cast<double>(st.memory_bytes) / static_cast<double>(st.addresses));
+  });
+  return *g_store;
+}
+
+void BM_LookupHitIndexed(benchmark::State& state) {
+  bm::Store& store = IndexedStore();
+  LookupHit(state, store);
+}
+BENCHMARK(BM_LookupHitIndexed)->MinTime(2.0);
+
+void BM_LookupMissIndexed(benchmark::State& state) {
+  bm::Store& store = IndexedStore();
+  LookupMiss(state, store);
+}
+BENCHMARK(BM_LookupMissIndexed)->MinTime(2.0);
+
+void BM_LookupHitThreadsIndexed(benchmark::State& state) {
+  bm::Store& store = IndexedStore();
+  LookupHitThreads(state, store);
+}
+BENCHMARK(BM_LookupHitThreadsIndexed)->Threads(2)->Threads(8)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 

@@ -291,6 +291,19 @@ const ConfigKey kKeys[] = {
      "When the store cannot be opened, the daemon keeps running, applies On-StoreError, and "
      "tries again at most this often.",
      &SetInt<&Config::store_retry_seconds, 1, 3600>, kNeedsRestart},
+    {"LookupIndex", "yes|no", "yes", "",
+     "yes: the daemon keeps the lookup data of every address record of the store in memory "
+     "(about 40 bytes per address) and answers the recipient check from it, with the same "
+     "answers as the database, which it follows as it changes, including writes by bouncectl. "
+     "It is built in the background when the store is opened (about a second per million "
+     "addresses); lookups read the database until it is ready, and whenever it is behind. "
+     "no: every lookup reads the database (slower on large stores). bouncectl never builds "
+     "it.",
+     &SetBool<&Config::lookup_index>, kReopensStore},
+    {"LookupIndexMaxAddresses", "integer", "10000000", "1 to 100000000",
+     "A store with more address records than this is not indexed (logged once; lookups read "
+     "the database), which bounds the memory of LookupIndex.",
+     &SetSize<&Config::lookup_index_max_addresses, 1, 100000000>, kReopensStore},
     {"SoftBounceThreshold", "integer", "3", "1 to 32",
      "Soft (transient) bounces of one address within SoftBounceWindow that make it "
      "suppressed-temporary for TemporarySuppressionPeriod. This key and the ones down to "

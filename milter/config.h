@@ -77,6 +77,9 @@ struct Config {
   ErrorAction on_store_error = ErrorAction::kTempfail;
   ErrorAction on_internal_error = ErrorAction::kAccept;
   int store_retry_seconds = 0;
+  // The daemon's lookup index (StoreOptions::lookup_index); not bouncectl's.
+  bool lookup_index = true;
+  std::size_t lookup_index_max_addresses = 0;
 
   std::size_t max_message_size = 0;
   std::size_t max_recipients = 0;

@@ -14,26 +14,30 @@ namespace bm {
 
 namespace {
 
+// The store options of the daemon: the shared ones, plus the lookup index,
+// which only a long-running reader gains from, and a test's flush interval.
+std::unique_ptr<const StoreOptions> DaemonOptions(const Config& config,
+                                                  std::optional<int> flush_interval_ms) {
+  auto options = std::make_unique<StoreOptions>(StoreOptionsFromConfig(config));
+  options->lookup_index = config.lookup_index;
+  options->lookup_index_max_addresses = config.lookup_index_max_addresses;
+  if (flush_interval_ms) options->flush_interval_ms = *flush_interval_ms;
+  return options;
+}
+
 std::unique_ptr<const StoreOptions> OptionsAt(std::string path) {
   auto options = std::make_unique<StoreOptions>();
   options->path = std::move(path);
   return options;
 }
 
-std::unique_ptr<const StoreOptions> OptionsFrom(const Config& config,
-                                                std::optional<int> flush_interval_ms) {
-  auto options = std::make_unique<StoreOptions>(StoreOptionsFromConfig(config));
-  if (flush_interval_ms) options->flush_interval_ms = *flush_interval_ms;
-  return options;
-}
-
 }  // namespace
 
 StoreAccess::StoreAccess(const Config& config)
-    : StoreAccess(OptionsFrom(config, std::nullopt), config.store_retry_seconds, std::nullopt) {}
+    : StoreAccess(DaemonOptions(config, std::nullopt), config.store_retry_seconds, std::nullopt) {}
 
 StoreAccess::StoreAccess(const Config& config, int flush_interval_ms)
-    : StoreAccess(OptionsFrom(config, flush_interval_ms), config.store_retry_seconds,
+    : StoreAccess(DaemonOptions(config, flush_interval_ms), config.store_retry_seconds,
                   flush_interval_ms) {}
 
 StoreAccess::StoreAccess(std::string path, int retry_seconds)
@@ -58,7 +62,7 @@ void StoreAccess::Close() {
 }
 
 Status StoreAccess::Reopen(const Config& config) {
-  std::unique_ptr<const StoreOptions> options = OptionsFrom(config, flush_interval_ms_);
+  std::unique_ptr<const StoreOptions> options = DaemonOptions(config, flush_interval_ms_);
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
   if (store_ != nullptr) {

@@ -44,7 +44,7 @@ struct RecipientStatus {
 class StoreAccess {
  public:
   // The store as the configuration describes it (StorePath, the policy
-  // keys, StoreRetryInterval).
+  // keys, LookupIndex, LookupIndexMaxAddresses, StoreRetryInterval).
   explicit StoreAccess(const Config& config);
   // For tests that must tell the store writer's periodic commit of
   // RecordSent/CountSent from another: it runs every flush_interval_ms

@@ -135,6 +135,12 @@ Status Store::Impl::Open() {
     break;
   }
   if (!options_.read_only) writer_ = std::thread([this] { WriterLoop(); });
+  if (options_.lookup_index) {
+    index_ = std::make_unique<LookupIndex>(
+        [this](const std::function<Status(const lmdb::Txn&)>& fn) { return Read(fn); },
+        LookupIndex::Databases{dbis_.addresses, dbis_.events, dbis_.meta},
+        options_.lookup_index_max_addresses);
+  }
   return Status::Ok();
 }
 

@@ -23,6 +23,9 @@
 //    entries, never a recorded bounce. One that cannot be written (a damaged
 //    domain entry) is dropped and logged; it fails no request. Flush() waits
 //    for them.
+//  - With StoreOptions::lookup_index, another thread of the Store builds
+//    and maintains the in-memory lookup index (store/lookup_index.h);
+//    Lookup uses it without waiting for it.
 // Several processes (the milter and bouncectl) may open the same store at
 // once; LMDB serialises their write transactions.
 //
@@ -62,6 +65,14 @@ struct StoreOptions {
   int flush_interval_ms = 1000;    // CountSent/RecordSent are committed at least this often
   int expire_interval_s = 60;      // the writer runs ExpireNow this often; 0 = never
   unsigned max_readers = 1024;     // LMDB reader slots (threads reading at once, all processes)
+  // Lookup answers from an in-memory index of the address records, built
+  // by a thread of the Store in the background and kept in step with the
+  // event log (docs/store.md, "What the lookup reads"); the answers are the
+  // same. For long-running readers (the milter), not one-shot commands.
+  bool lookup_index = false;
+  // Stores with more addresses are not indexed (logged once): about 40
+  // bytes of memory per address (docs/store.md).
+  std::size_t lookup_index_max_addresses = 10'000'000;
 };
 
 // Answer of the milter's RCPT check.
@@ -117,6 +128,16 @@ struct StoreStats {
   std::uint64_t sent_ledger_entries = 0;
   std::size_t map_bytes = 0;   // current map size
   std::size_t used_bytes = 0;  // pages in use * page size
+};
+
+// State of the lookup index (StoreOptions::lookup_index).
+struct LookupIndexStats {
+  bool enabled = false;
+  bool ready = false;        // exact for the snapshots whose next_seq is `seq`
+  std::uint64_t seq = 0;
+  std::uint64_t addresses = 0;
+  std::size_t memory_bytes = 0;
+  std::uint64_t builds = 0;  // full scans completed (the first, then rebuilds)
 };
 
 struct VerifyReport {
@@ -179,6 +200,7 @@ class Store {
                        const std::function<bool(const DomainRecord&)>& fn) const;
   // Counts for `bouncectl stats`; full scan, for the CLI, not the milter.
   Result<StoreStats> Stats(std::int64_t now) const;
+  LookupIndexStats IndexStats() const;
   // Decodes every entry and checks the cross-references (mdb_stat-like plus
   // record-level checks). OK with problems listed = inconsistent but readable.
   Result<VerifyReport> Verify() const;

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "store/codec.h"
 #include "store/domain_cache.h"
 #include "store/lmdb.h"
+#include "store/lookup_index.h"
 #include "store/remap_lock.h"
 #include "store/store.h"
 
@@ -164,6 +166,8 @@ class Store::Impl {
   PendingLedger pending_ledger_;  // RecordSent, not yet committed
   bool stop_ = false;
   std::thread writer_;
+  // When options_.lookup_index; stopped before the writer and the environment.
+  std::unique_ptr<LookupIndex> index_;
 
  private:
   // Another process grew the map: adopt its size.
@@ -186,6 +190,11 @@ class Store::Impl {
   // transaction without them.
   Status ApplyAsyncWrites(WriteContext& ctx, PendingSent& sent, PendingLedger& ledger);
 };
+
+// The address part of Lookup's answer from an address record's head: the
+// one rule for both the LMDB path and the index (a temporary suppression
+// whose time has passed counts as lifted).
+void ApplyLookupHead(const LookupHead& head, std::int64_t now, LookupResult* out);
 
 // Write operations (store_ops.cc), run by the writer inside a transaction.
 Status ApplyBounceEvents(const StoreOptions& options, WriteContext& ctx,

@@ -13,11 +13,7 @@ constexpr std::size_t kChunk = 1000;  // entries per read transaction when itera
 Status ReadError(int rc, std::string_view what) { return lmdb::ErrorStatus(rc, what); }
 
 Result<std::uint64_t> NextSeq(const lmdb::Txn& txn, const Dbis& dbis) {
-  std::string_view value;
-  int rc = txn.Get(dbis.meta, "next_seq", &value);
-  if (rc != 0) return rc == MDB_NOTFOUND ? Status::Corruption("no next_seq") : ReadError(rc, "meta");
-  if (value.size() != 8) return Status::Corruption("bad next_seq");
-  return lmdb::DecodeU64Key(value);
+  return ReadNextSeq(txn, dbis.meta);
 }
 
 // Visits up to kChunk entries of dbi after `*resume` (exclusive; empty =
@@ -69,6 +65,20 @@ bool RecordFilter::Matches(const AddressRecord& r) const {
   return true;
 }
 
+void ApplyLookupHead(const LookupHead& head, std::int64_t now, LookupResult* out) {
+  out->known = true;
+  out->state = head.state;
+  out->reason.assign(head.reason);
+  out->source = head.source;
+  out->since = head.state_since;
+  if (head.state == AddressState::kSuppressed) {
+    out->suppressed = true;
+  } else if (head.state == AddressState::kSuppressedTemporary && head.suppressed_until > now) {
+    out->suppressed = out->temporary = true;
+    out->until = head.suppressed_until;
+  }
+}
+
 Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) const {
   NormalizedAddress norm;
   Status ns = NormalizeAddressInto(address, impl_->options_.normalization, &norm);
@@ -98,25 +108,25 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
     }
     if (domain->id == 0) return Status::Ok();
     char key_buf[kIdKeyBytes + kMaxLocalPartBytes];
-    std::string_view value;
-    int rc = txn.Get(dbis.addresses, AddressKeyInto(domain->id, norm.local_part(), key_buf), &value);
-    if (rc == 0) {
-      LookupHead rec;
-      Status ds = DecodeLookupHead(value, &rec);
-      if (!ds.ok()) return ds;
-      out.known = true;
-      out.state = rec.state;
-      out.reason.assign(rec.reason);
-      out.source = rec.source;
-      out.since = rec.state_since;
-      if (rec.state == AddressState::kSuppressed) {
-        out.suppressed = true;
-      } else if (rec.state == AddressState::kSuppressedTemporary && rec.suppressed_until > now) {
-        out.suppressed = out.temporary = true;
-        out.until = rec.suppressed_until;
+    const std::string_view key = AddressKeyInto(domain->id, norm.local_part(), key_buf);
+    // The index when it is exact for this snapshot, else the B-tree.
+    LookupIndex::Answer indexed = LookupIndex::Answer::kUnavailable;
+    if (impl_->index_ != nullptr) {
+      indexed = impl_->index_->Find(
+          txn, key, [&](const LookupHead& head) { ApplyLookupHead(head, now, &out); });
+    }
+    int rc = 0;
+    if (indexed == LookupIndex::Answer::kUnavailable) {
+      std::string_view value;
+      rc = txn.Get(dbis.addresses, key, &value);
+      if (rc == 0) {
+        LookupHead rec;
+        Status ds = DecodeLookupHead(value, &rec);
+        if (!ds.ok()) return ds;
+        ApplyLookupHead(rec, now, &out);
+      } else if (rc != MDB_NOTFOUND) {
+        return ReadError(rc, "lookup");
       }
-    } else if (rc != MDB_NOTFOUND) {
-      return ReadError(rc, "lookup");
     }
     // An address an admin unblocked stays deliverable even in a suppressed domain.
     if (out.suppressed || out.state == AddressState::kUnblocked || !domain->suppressed) {
@@ -144,6 +154,10 @@ Result<LookupResult> Store::Lookup(std::string_view address, std::int64_t now) c
   });
   if (!s.ok()) return s;
   return out;
+}
+
+LookupIndexStats Store::IndexStats() const {
+  return impl_->index_ != nullptr ? impl_->index_->Stats() : LookupIndexStats{};
 }
 
 Result<std::optional<AddressRecord>> Store::GetRecord(std::string_view address) const {

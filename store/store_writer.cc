@@ -300,6 +300,7 @@ void Store::Impl::WriterLoop() {
 }
 
 Store::Impl::~Impl() {
+  index_.reset();  // its thread reads the environment
   if (writer_.joinable()) {
     {
       std::lock_guard lock(mu_);
