@@ -300,10 +300,10 @@ const ConfigKey kKeys[] = {
      "no: every lookup reads the database (slower on large stores). bouncectl never builds "
      "it.",
      &SetBool<&Config::lookup_index>, kReopensStore},
-    {"LookupIndexMaxAddresses", "integer", "10000000", "1 to 100000000",
+    {"LookupIndexMaxAddresses", "integer", "10000000", "1 to 50000000",
      "A store with more address records than this is not indexed (logged once; lookups read "
      "the database), which bounds the memory of LookupIndex.",
-     &SetSize<&Config::lookup_index_max_addresses, 1, 100000000>, kReopensStore},
+     &SetSize<&Config::lookup_index_max_addresses, 1, 50000000>, kReopensStore},
     {"SoftBounceThreshold", "integer", "3", "1 to 32",
      "Soft (transient) bounces of one address within SoftBounceWindow that make it "
      "suppressed-temporary for TemporarySuppressionPeriod. This key and the ones down to "

@@ -17,6 +17,10 @@ namespace {
 
 constexpr std::size_t kMaxKeyBytes = 255;       // entry's u8 key size; lookups use <= 68
 constexpr std::size_t kMaxReasons = 65535;      // u16 reason ids
+// Longer reasons (an admin's or a CRM's own words; the vocabulary's are
+// under 20 bytes) are left to the store, so that the reason texts held stay
+// within kMaxReasons * kMaxReasonBytes (4 MiB) whatever was imported.
+constexpr std::size_t kMaxReasonBytes = 64;
 constexpr std::uint8_t kAskStore = 0x10;        // flag: the lookup takes the LMDB path
 constexpr std::size_t kMinSlots = 64;
 constexpr std::size_t kScanChunk = 10000;   // records per read transaction of a build
@@ -121,6 +125,7 @@ LookupTable::Found LookupTable::Find(std::string_view key, std::uint64_t hash,
 bool LookupTable::Encode(const LookupHead& head, char* entry) {
   std::uint32_t since, until;
   if (!Time32(head.state_since, &since) || !Time32(head.suppressed_until, &until)) return false;
+  if (head.reason.size() > kMaxReasonBytes) return false;
   auto it = reason_ids_.find(std::string(head.reason));
   std::uint16_t reason;
   if (it != reason_ids_.end()) {

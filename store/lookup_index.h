@@ -19,7 +19,8 @@
 // Anything the catch-up cannot explain (events removed by retention, an
 // event that does not decode, an indexed key without a record) makes the
 // maintainer rebuild; a record that does not decode, a time outside
-// 1970..2106 or a reason beyond the 65,535th distinct one is indexed as
+// 1970..2106, a reason longer than 64 bytes or beyond the 65,535th
+// distinct one is indexed as
 // "ask the store", so that its lookups take the LMDB path and give its
 // answer (or its error).
 //
@@ -34,7 +35,10 @@
 // Memory: 8 bytes per table slot (0.7 of them used after a build, at most
 // 0.8, 0.57 right after a growth) plus 12 bytes per address and its key
 // (4-byte domain id + local part): 41.5 bytes per address measured with
-// 17-byte keys (store_bench, 1M addresses).
+// 17-byte keys (store_bench, 1M addresses); the reason texts, at most
+// 65,535 of at most 64 bytes, add at most about 6 MiB. Entry offsets are
+// 32-bit: the arena holds 4 GiB, at least 50 million addresses whatever
+// their keys (hence LookupIndexMaxAddresses' maximum).
 // A rebuild holds two tables for its duration. Past `max_addresses` the
 // index is dropped and not built again (logged once).
 #ifndef BM_STORE_LOOKUP_INDEX_H_

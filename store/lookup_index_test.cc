@@ -104,6 +104,22 @@ TEST(LookupTable, WhatItCannotHoldIsLeftToTheStore) {
   EXPECT_EQ(t.Find("y", LookupTable::Hash("y"), &out), LookupTable::Found::kAskStore);
 }
 
+TEST(LookupTable, LongReasonsAreLeftToTheStoreAndTakeNoMemory) {
+  LookupTable t;
+  LookupHead out;
+  t.Put("short", LookupTable::Hash("short"), Head(AddressState::kSuppressed, std::string(64, 'r'), 1));
+  EXPECT_EQ(t.Find("short", LookupTable::Hash("short"), &out), LookupTable::Found::kHead);
+  EXPECT_EQ(out.reason, std::string(64, 'r'));
+  const std::size_t before = t.MemoryBytes();
+  for (int i = 0; i < 1000; ++i) {  // 8 MB of distinct reasons, were they held
+    const std::string key = "k" + std::to_string(i);
+    t.Put(key, LookupTable::Hash(key),
+          Head(AddressState::kSuppressed, std::to_string(i) + std::string(8192, 'x'), 1));
+    ASSERT_EQ(t.Find(key, LookupTable::Hash(key), &out), LookupTable::Found::kAskStore);
+  }
+  EXPECT_LT(t.MemoryBytes(), before + (1u << 20));
+}
+
 // --- Differential test -----------------------------------------------------------
 
 constexpr std::int64_t kStart = 1700000000;
