@@ -96,12 +96,13 @@ class DaemonStopTest : public ::testing::TestWithParam<int> {
     std::ofstream(dir_.Sub("milter.conf")) << "Socket unix:" << socket_ << "\n"
                                            << "PidFile " << pid_file_ << "\n"
                                            << "StorePath " << dir_.Sub("store") << "\n";
+    // The child calls only async-signal-safe functions until execl.
+    const std::string conf = dir_.Sub("milter.conf");
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
       int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(log, STDERR_FILENO);
-      const std::string conf = dir_.Sub("milter.conf");
       execl(BM_MILTER_PATH, "bounce-milter", "-f", "-c", conf.c_str(), nullptr);
       _exit(127);
     }

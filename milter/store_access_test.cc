@@ -21,6 +21,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "common/test_child.h"
 #include "milter/config_store.h"
 #include "milter/config_test_util.h"
 #include "store/lmdb.h"
@@ -181,7 +182,9 @@ TEST_F(StoreAccessTest, ReaderSlotsServeTwiceMaxConnectionsThreadsAndBouncectl) 
   const std::size_t threads = 2 * config.max_connections;
   int go[2];
   ASSERT_EQ(pipe(go), 0);
-  // Forked before any thread starts; waits until every worker holds a slot.
+  // Forked before any thread starts (its Store after fork() would otherwise
+  // risk a lock held by a vanished thread); waits until every worker holds a slot.
+  ASSERT_EQ(ThreadCount(), 1u);
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

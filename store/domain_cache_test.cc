@@ -3,15 +3,13 @@
 // next lookup, and a store never answers from another store's cache.
 #include "store/domain_cache.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "common/test_child.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
@@ -45,23 +43,47 @@ LookupResult Look(const Store& store, std::string_view address) {
   return r.ok() ? *r : LookupResult{};
 }
 
-// Runs fn(store) in a child process on its own handle of the store at path.
-void InChildProcess(const std::string& path, const std::function<bool(Store&)>& fn) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    StoreOptions options;
-    options.path = path;
-    options.expire_interval_s = 0;
-    Result<std::unique_ptr<Store>> s = Store::Open(options);
-    if (!s.ok()) _exit(2);
-    const bool ok = fn(**s);
-    s->reset();
-    _exit(ok ? 0 : 3);
+// The child of InChildProcess: its own handle of the store at args[0] makes
+// the changes args[1...] name, in order: "record:ADDRESS" (a hard bounce),
+// "suppress:DOMAIN", "lift:DOMAIN" (a domain suppression there). Exits 0 when
+// done, 2 when the store did not open, 3 when a change failed, 4 when one is
+// unknown.
+int ChangeInChild(const std::vector<std::string>& args) {
+  if (args.empty()) return 4;
+  StoreOptions options;
+  options.path = args[0];
+  options.expire_interval_s = 0;
+  Result<std::unique_ptr<Store>> opened = Store::Open(options);
+  if (!opened.ok()) return 2;
+  Store& s = **opened;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::size_t colon = args[i].find(':');
+    if (colon == std::string::npos) return 4;
+    const std::string verb = args[i].substr(0, colon), what = args[i].substr(colon + 1);
+    bool ok;
+    if (verb == "record") {
+      ok = s.Record({Hard(what)}).ok();
+    } else if (verb == "suppress") {
+      ok = s.SuppressDomain(what, "notaccept", "admin", kT0 + 1).ok();
+    } else if (verb == "lift") {
+      Result<bool> lifted = s.UnblockDomain(what, "admin", kT0 + 2);
+      ok = lifted.ok() && *lifted;
+    } else {
+      return 4;
+    }
+    if (!ok) return 3;
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  return 0;
+}
+const ChildRole kChangeInChild("domain_cache.change", &ChangeInChild);
+
+// Makes `changes` (see ChangeInChild) in another process, on its own handle
+// of the store at path. A fresh process, not a fork: this one has the writer
+// thread of its own store running.
+void InChildProcess(const std::string& path, const std::vector<std::string>& changes) {
+  std::vector<std::string> args = {path};
+  args.insert(args.end(), changes.begin(), changes.end());
+  EXPECT_EQ(RunChild("domain_cache.change", args), 0);
 }
 
 // The handle that changes the domain entry is another process's, like
@@ -73,18 +95,13 @@ TEST(DomainCache, DomainSuppressionAndLiftOfAnotherProcessAreSeen) {
   ASSERT_TRUE(store->Record({Hard("a@dom.example")}).ok());
   EXPECT_FALSE(Look(*store, "b@dom.example").suppressed);  // the domain is now cached
 
-  InChildProcess(path, [](Store& s) {
-    return s.SuppressDomain("dom.example", "notaccept", "admin", kT0 + 1).ok();
-  });
+  InChildProcess(path, {"suppress:dom.example"});
   LookupResult r = Look(*store, "b@dom.example");
   EXPECT_TRUE(r.suppressed);
   EXPECT_TRUE(r.domain_level);
   EXPECT_EQ(r.reason, "notaccept");
 
-  InChildProcess(path, [](Store& s) {
-    Result<bool> lifted = s.UnblockDomain("dom.example", "admin", kT0 + 2);
-    return lifted.ok() && *lifted;
-  });
+  InChildProcess(path, {"lift:dom.example"});
   EXPECT_FALSE(Look(*store, "b@dom.example").suppressed);
   EXPECT_TRUE(Look(*store, "a@dom.example").suppressed);  // its own record
 }
@@ -99,10 +116,7 @@ TEST(DomainCache, ChangesOfAnotherProcessAreSeen) {
 
   // Like bouncectl while the milter runs: a new domain with a record, and a
   // domain suppression.
-  InChildProcess(path, [](Store& s) {
-    return s.Record({Hard("new@fresh.example")}).ok() &&
-           s.SuppressDomain("known.example", "notaccept", "admin", kT0 + 1).ok();
-  });
+  InChildProcess(path, {"record:new@fresh.example", "suppress:known.example"});
   EXPECT_TRUE(Look(*store, "new@fresh.example").suppressed);
   EXPECT_TRUE(Look(*store, "b@known.example").domain_level);
 }
@@ -154,9 +168,7 @@ TEST(DomainCache, StoreWithoutTheGenerationKeyWorksAndGetsIt) {
   std::unique_ptr<Store> store = OpenAt(path);
   EXPECT_TRUE(Look(*store, "a@old.example").suppressed);
   EXPECT_FALSE(Look(*store, "b@old.example").suppressed);
-  InChildProcess(path, [](Store& s) {
-    return s.SuppressDomain("old.example", "notaccept", "admin", kT0 + 1).ok();
-  });
+  InChildProcess(path, {"suppress:old.example"});
   EXPECT_TRUE(Look(*store, "b@old.example").domain_level);
   store.reset();
   EXPECT_EQ(generation(), (DomainGeneration{1, 0}));

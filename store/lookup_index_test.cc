@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/test_child.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
@@ -310,6 +311,9 @@ TEST(LookupIndex, AnswersAsTheDatabaseThroughRandomWritesOfTwoProcesses) {
   TempDir dir;
   const std::string path = dir.Sub("db");
   { ASSERT_TRUE(Store::Open(OptionsAt(path, false)).ok()); }  // created before the fork
+  // The child of a fork runs a Store: safe only while no other thread could
+  // hold a lock it needs (common/test_child.h).
+  ASSERT_EQ(ThreadCount(), 1u);
   OtherProcess other(path);
   Result<std::unique_ptr<Store>> opened = Store::Open(OptionsAt(path, true));
   ASSERT_TRUE(opened.ok());

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/test_child.h"
 #include "store/lmdb.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -131,6 +132,9 @@ TEST(StoreConcurrency, LookupsCompleteWhileAWriteTransactionIsHeld) {
   int to_parent[2], to_child[2];
   ASSERT_EQ(pipe(to_parent), 0);
   ASSERT_EQ(pipe(to_child), 0);
+  // The child runs LMDB: forked while this process has no other thread
+  // (common/test_child.h), before it opens its store.
+  ASSERT_EQ(ThreadCount(), 1u);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

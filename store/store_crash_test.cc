@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "common/test_child.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
@@ -62,6 +63,9 @@ TEST(StoreCrash, EveryReportedCommitSurvivesSigkill) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
     const std::uint64_t base = static_cast<std::uint64_t>(round) * 10'000'000;
+    // The child runs a Store after fork(): safe while this process has no
+    // other thread; the read-only store of the last round is closed.
+    ASSERT_EQ(ThreadCount(), 1u);
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {

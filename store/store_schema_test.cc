@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/test_child.h"
 #include "store/codec.h"
 #include "store/domain_cache.h"
 #include "store/lmdb.h"
@@ -123,7 +124,11 @@ void MakeSchema(const std::string& path, std::string_view schema,
 }
 
 // Runs fn in a child process (a program of its own) and expects it to succeed.
+// fn runs LMDB after fork(): safe because the stores of these tests are
+// read-only when it is called, so this process has no other thread
+// (common/test_child.h).
 void InChildProcess(const std::function<bool()>& fn) {
+  ASSERT_EQ(ThreadCount(), 1u);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) _exit(fn() ? 0 : 3);
