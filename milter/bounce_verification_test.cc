@@ -15,11 +15,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "auth/return_path.h"
 #include "auth/test_util.h"
+#include "common/test_log_capture.h"
 #include "milter/filter.h"
 #include "milter/milter_test_util.h"
 #include "milter/policy.h"
@@ -31,7 +30,6 @@ namespace bm {
 namespace {
 
 using bm::testing::TempDir;
-using milter_test::LogCapture;
 
 constexpr const char* kGone = "gone@remote.test";
 constexpr const char* kOther = "other@remote.test";

@@ -5,19 +5,16 @@
 #define BM_MILTER_MILTER_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
+#include "common/test_log_capture.h"  // LogCapture, for the tests that include this one
 #include "milter/filter.h"
 #include "milter/milter_protocol.h"
 #include "parser/parser.h"
@@ -122,45 +119,6 @@ inline std::string MessagePackets(const std::string& raw) {
   }
   return out + Packet('N') + Packet('B', raw.substr(end + 4)) + Packet('E');
 }
-
-// Everything logged while it lives, at `level` and above, one message per
-// line without time or level.
-class LogCapture {
- public:
-  explicit LogCapture(spdlog::level::level_enum level = spdlog::level::info)
-      : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_);
-    sink->set_pattern("%v");
-    auto logger = std::make_shared<spdlog::logger>("capture", std::move(sink));
-    logger->set_level(level);
-    spdlog::set_default_logger(std::move(logger));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  // The lines logged since the last call.
-  std::string Take() {
-    std::string text = lines_.str();
-    lines_.str("");
-    return text;
-  }
-  // Everything logged since the last Take, and how often `what` occurs in it.
-  std::string Text() const { return lines_.str(); }
-  std::size_t Count(std::string_view what) const {
-    const std::string text = Text();
-    std::size_t n = 0;
-    for (std::size_t pos = text.find(what); pos != std::string::npos;
-         pos = text.find(what, pos + what.size())) {
-      ++n;
-    }
-    return n;
-  }
-
- private:
-  std::ostringstream lines_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 // The fixed "now" of the fixture's filter.
 inline constexpr std::int64_t kFixtureNow = 1763800000;

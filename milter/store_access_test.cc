@@ -18,10 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "common/test_child.h"
+#include "common/test_log_capture.h"
 #include "milter/config_store.h"
 #include "milter/config_test_util.h"
 #include "store/lmdb.h"
@@ -262,22 +260,6 @@ void DamageDomainEntries(const std::string& path, const std::vector<std::string>
   ASSERT_EQ(txn.Commit(), 0);
 }
 
-// Sends spdlog's default logger to `out` (messages only) while it lives.
-class LogTo {
- public:
-  explicit LogTo(std::ostringstream& out) : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    sink->set_pattern("%v");
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  }
-  ~LogTo() { spdlog::set_default_logger(previous_); }
-  LogTo(const LogTo&) = delete;
-  LogTo& operator=(const LogTo&) = delete;
-
- private:
-  std::shared_ptr<spdlog::logger> previous_;
-};
-
 // The milter counts the mail sent to a domain at every commit, about once a
 // second: a damaged domain entry drops that count each time, logged once per
 // 60 flush intervals per domain (a minute in the daemon), the next line
@@ -292,8 +274,7 @@ TEST_F(StoreAccessTest, DroppedSentCountsOfADamagedDomainAreLoggedOncePerQuietIn
   }
   DamageDomainEntries(dir_.Sub("store"), {"y.example", "w.example"});
 
-  std::ostringstream log;
-  LogTo capture(log);
+  LogCapture log;
   const auto start = std::chrono::steady_clock::now();
   {
     StoreAccess store(WithStore(""), kFlushMs);
@@ -308,14 +289,14 @@ TEST_F(StoreAccessTest, DroppedSentCountsOfADamagedDomainAreLoggedOncePerQuietIn
 
   for (const std::string domain : {"y.example", "w.example"}) {
     std::vector<std::string> lines;
-    std::istringstream in(log.str());
+    std::istringstream in(log.Text());
     for (std::string line; std::getline(in, line);) {
       if (line.find("sent count of " + domain + ":") != std::string::npos) lines.push_back(line);
     }
     // About 200 drops in 2 s; a line at the first and then at most one per 600 ms.
-    ASSERT_GE(lines.size(), 2u) << log.str();
+    ASSERT_GE(lines.size(), 2u) << log.Text();
     EXPECT_LE(lines.size(), 1 + static_cast<std::size_t>(elapsed / std::chrono::milliseconds(600)))
-        << log.str();
+        << log.Text();
     EXPECT_NE(lines[0].find("corruption"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[0].find("not logged"), std::string::npos) << lines[0];
     EXPECT_NE(lines[1].find(" more drops of "), std::string::npos) << lines[1];
@@ -341,8 +322,7 @@ TEST_F(StoreAccessTest, ADamagedDomainForgottenForRoomLogsItsHeldBackDrops) {
   }
   DamageDomainEntries(dir_.Sub("store"), domains);
 
-  std::ostringstream log;
-  LogTo capture(log);
+  LogCapture log;
   {
     StoreAccess store(WithStore(""), kFlushMs);
     auto count_first = [&](int n) {
@@ -355,7 +335,7 @@ TEST_F(StoreAccessTest, ADamagedDomainForgottenForRoomLogsItsHeldBackDrops) {
     EXPECT_TRUE(store.CountSent(domains.back(), 1).ok());  // needs room
     store.Close();
   }
-  const std::string text = log.str();
+  const std::string text = log.Text();
   for (int i : {0, 500, kDomains - 2}) {
     EXPECT_NE(text.find("1 more drops of 1 recipients from the sent count of " + name(i) +
                         " not logged"),

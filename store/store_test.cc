@@ -3,16 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
-#include <sstream>
 #include <thread>
 
+#include "common/test_log_capture.h"
 #include "store/lmdb.h"
 #include "store/store_test_util.h"
 
@@ -528,24 +525,22 @@ TEST_F(StoreTest, DamagedDomainEntryLosesItsCountButFailsNoBounce) {
   Damage("domains", "y.example");
   Reopen(NoPeriodicFlush());
 
-  std::ostringstream log;
-  auto previous = spdlog::default_logger();
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
-  sink->set_pattern("%v");
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-
-  store_->RecordSent("<m1@ours.example>", {"alice@z.example"}, kDay, kT0);
-  store_->CountSent("y.example", 1);  // outbound mail to the damaged domain
-  store_->CountSent("z.example", 2);
-  Status recorded = store_->Record({Bounce("bob@other.example", "userunknown", true, kT0)});
-  spdlog::set_default_logger(previous);
+  std::string lines;
+  Status recorded;
+  {
+    LogCapture log;
+    store_->RecordSent("<m1@ours.example>", {"alice@z.example"}, kDay, kT0);
+    store_->CountSent("y.example", 1);  // outbound mail to the damaged domain
+    store_->CountSent("z.example", 2);
+    recorded = store_->Record({Bounce("bob@other.example", "userunknown", true, kT0)});
+    lines = log.Text();
+  }
 
   EXPECT_TRUE(recorded.ok()) << recorded.ToString();
   EXPECT_TRUE(Look("bob@other.example").suppressed);
   EXPECT_TRUE(InLedger("m1@ours.example"));
   EXPECT_EQ(SentTo("z.example"), 2u);
   EXPECT_EQ(store_->GetDomain("y.example").status().code(), Status::Code::kCorruption);
-  const std::string lines = log.str();
   EXPECT_NE(lines.find("y.example"), std::string::npos) << lines;
   EXPECT_NE(lines.find("corruption"), std::string::npos) << lines;
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 1) << lines;
