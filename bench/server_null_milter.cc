@@ -1,8 +1,9 @@
 // server_null_milter: null_milter's behaviour on the daemon's own milter
-// server (milter/milter_server.h: an acceptor, reused worker threads, one
-// read per batch of packets). Against raw_null_milter (one epoll thread) it
-// shows what the server's threads cost; against bounce-milter, what the
-// filter's logic costs.
+// server (milter/milter_server.h: one epoll loop, one read per batch of
+// packets; these answers never block, so no worker thread). Against
+// raw_null_milter (a bare epoll loop) it shows what the server's framing
+// and bookkeeping cost; against bounce-milter, what the filter's logic
+// costs.
 //
 // usage: server_null_milter SOCKET [data]   (SOCKET as in bounce-milter)
 #include <signal.h>

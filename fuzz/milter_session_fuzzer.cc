@@ -250,6 +250,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!packet.ok() || !packet->has_value()) break;
     const Packet& p = **packet;
     replies.clear();
+    // Asked before every packet by the server (milter/milter_server.h).
+    (void)connection.MayBlock(p);
     // A command that closes the connection (quit, malformed) gets no reply.
     if (!connection.Handle(p, &replies)) break;
     CheckReplies(p.command, replies, &steps);

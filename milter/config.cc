@@ -394,11 +394,12 @@ const ConfigKey kKeys[] = {
      &SetInt<&Config::listen_backlog, 1, 65535>, kNeedsRestart},
     {"MaxConnections", "integer", "512", "1 to 1000",
      "MTA connections served at once. Postfix opens one per SMTP session and per submission "
-     "through sendmail(1) or pickup; each is served by a thread of its own, kept for the next "
-     "connection when it closes and ended after a minute without one. A thread holds one of "
+     "through sendmail(1) or pickup; one event loop serves them all, and a step that may wait "
+     "(a bounce's body and end of message) is handled by a worker thread, kept for the next "
+     "such step and ended after a minute without one. Each thread holds one of "
      "the store's LMDB reader slots from its first lookup until it ends; the store has 2126, "
-     "room for twice the highest MaxConnections (the threads serving, and as many left idle "
-     "by connections that closed as others were accepted) and for bouncectl "
+     "room for twice the highest MaxConnections (the workers of one step each, and as many "
+     "left idle by steps that ended as others began) and for bouncectl "
      "(docs/store.md, Reader slots). Beyond the limit the daemon accepts "
      "no more (a warning is logged): new connections wait in the listen backlog until one "
      "closes, or the MTA gives up waiting for the negotiation's reply (Postfix: "

@@ -17,10 +17,10 @@ namespace bm {
 // LMDB reader slots that every process asks its store for
 // (StoreOptions::max_readers), the daemon and bouncectl alike. A thread holds
 // a slot from its first read until it ends. The daemon's worker threads stay
-// within twice MaxConnections: those serving a connection, and as many left
-// idle for up to a minute when connections closed while new ones were
-// accepted. The reserve (LMDB's default table) is for bouncectl processes and
-// the daemon's other threads. Sized for the highest MaxConnections, not the
+// within twice MaxConnections: those handling a step of a connection that
+// may wait, and as many left idle for up to a minute when steps ended while
+// new ones began. The reserve (LMDB's default table) is for bouncectl
+// processes and the daemon's other threads (its event loop among them). Sized for the highest MaxConnections, not the
 // configured one: LMDB sizes the table when the first process opens the store
 // while no other has it open, and every later one uses that size whatever it
 // asks (the table grows, never shrinks), so a bouncectl run with another

@@ -377,6 +377,12 @@ void Filter::CountOutbound(ConnectionContext& c) {
 
 void Filter::OnAbort(ConnectionContext& c) { c.message = MessageContext(); }
 
+bool Filter::MayWait(Step step, const ConnectionContext* c) const {
+  const bool bounce = c != nullptr && c->message.IsBounceCandidate();
+  if (bounce && (step == Step::kBody || step == Step::kEndOfMessage)) return true;
+  return store_.MayWait();
+}
+
 bool Filter::WantsDataStep() const {
   return policy_.Current()->config->sent_ledger == SentLedger::kQueueId;
 }

@@ -105,6 +105,24 @@ class Filter {
   Verdict OnEndOfMessage(ConnectionContext& c, MtaSession& mta);
   void OnAbort(ConnectionContext& c);
 
+  // The steps whose handlers may wait, for MayWait().
+  enum class Step { kEnvRcpt, kData, kEndOfHeaders, kBody, kEndOfMessage };
+  // Whether the handler of `step` may wait rather than only compute, so
+  // that the milter server runs it off its event loop
+  // (PacketHandler::MayBlock): the body and end of message of a bounce
+  // candidate (its body is collected, up to MaxMessageSize; its end parses,
+  // classifies, may flush the ledger and waits for the durable store
+  // write), and any of these steps while the store may have to be opened
+  // (StoreAccess::MayWait: its lock is held across the open). Otherwise
+  // they only read the store (a lookup, or the ledger's and counters'
+  // queues, which take no lock held across I/O). The other handlers use no
+  // store and no lock held across I/O: connect, MAIL (macros), headers
+  // (bounded copies), abort; the rate limits and the policy are in memory.
+  // Not counted as waiting: a store read that faults in a page from disk
+  // (a store larger than memory without the lookup index), a map resize
+  // (milliseconds), the log.
+  bool MayWait(Step step, const ConnectionContext* c) const;
+
   // Whether a connection negotiated now should include the DATA step: only
   // SentLedger queue-id uses it, and the default configuration keeps the
   // protocol without it (one round trip less per message).

@@ -137,6 +137,18 @@ bool FilterConnection::Handle(const Packet& packet, std::string* replies) {
   return keep;
 }
 
+bool FilterConnection::MayBlock(const Packet& packet) const {
+  std::optional<Filter::Step> step;
+  switch (packet.command) {
+    case kCmdRcpt: step = Filter::Step::kEnvRcpt; break;
+    case kCmdData: step = Filter::Step::kData; break;
+    case kCmdEndOfHeaders: step = Filter::Step::kEndOfHeaders; break;
+    case kCmdBody: step = Filter::Step::kBody; break;
+    case kCmdEndOfMessage: step = Filter::Step::kEndOfMessage; break;
+  }
+  return step && filter_.MayWait(*step, context_.get());
+}
+
 bool FilterConnection::Dispatch(const Command& command, std::string* replies) {
   MtaSession& mta = *this;
   if (const auto* o = std::get_if<OptionNegotiation>(&command)) {

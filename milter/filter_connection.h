@@ -17,7 +17,8 @@
 // verdict (logged), and so does a command that needs a connection context
 // when none could be built.
 //
-// Thread safety: one connection is handled by one thread at a time.
+// Thread safety: one connection is handled by one thread at a time (the
+// server's loop, or a worker for a command that MayBlock).
 #ifndef BM_MILTER_FILTER_CONNECTION_H_
 #define BM_MILTER_FILTER_CONNECTION_H_
 
@@ -47,6 +48,12 @@ class FilterConnection : public PacketHandler, private MtaSession {
 
   // Malformed commands are logged and close the connection, as QUIT does.
   bool Handle(const milter::Packet& packet, std::string* replies) override;
+  // RCPT, DATA, end of headers, body and end of message, when the filter
+  // says their handler may wait (Filter::MayWait): the body and end of a
+  // bounce, and every step that uses the store while it may have to be
+  // opened. The other commands, and closing the connection (an abort),
+  // never wait.
+  bool MayBlock(const milter::Packet& packet) const override;
 
  private:
   // Macro stages, in protocol order: a lookup searches the current stage,

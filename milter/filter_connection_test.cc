@@ -238,5 +238,42 @@ TEST_F(FilterConnectionTest, EndOfMessageWithALastChunkAndNoAddHeaderAction) {
   EXPECT_TRUE(status->refused);
 }
 
+// The server hands a packet to a worker when it may block: the body and
+// end of a bounce, and any step that uses the store while the store may
+// have to be opened; nothing else.
+TEST_F(FilterConnectionTest, OnlyBounceBodiesAndStepsWaitingForTheStoreMayBlock) {
+  auto may_block = [](const FilterConnection& connection, const std::string& packet) {
+    std::size_t consumed = 0;
+    Result<std::optional<milter::Packet>> p = milter::NextPacket(packet, &consumed);
+    EXPECT_TRUE(p.ok() && p->has_value());
+    return connection.MayBlock(**p);
+  };
+  std::unique_ptr<FilterConnection> c = Open();
+  // Not open yet: the first store call opens it.
+  EXPECT_TRUE(may_block(*c, Rcpt("<a@remote.test>")));
+  ASSERT_TRUE(store_->Open().ok());
+  for (const std::string& packet :
+       {Optneg(), MacroPacket('M', {"i", "Q1"}), Connect4("c.test", "192.0.2.1"), Mail("<>"),
+        Rcpt("<a@remote.test>"), Packet('T'), HeaderPacket("Subject", "x"), Packet('N'),
+        Packet('B', "body"), Packet('E'), Packet('A'), Packet('K'), Packet('Q')}) {
+    EXPECT_FALSE(may_block(*c, packet)) << packet[4];
+  }
+  // A bounce: its body is collected, its end parsed and recorded.
+  Feed(*c, Mail("<>") + Rcpt("<news@mta.test>") + HeaderPacket("Subject", "x") + Packet('N'));
+  EXPECT_TRUE(may_block(*c, Packet('B', "body")));
+  EXPECT_TRUE(may_block(*c, Packet('E')));
+  EXPECT_FALSE(may_block(*c, HeaderPacket("Subject", "x")));
+  Feed(*c, Packet('A'));
+  // Outbound mail: the recipient lookup only reads the store.
+  Feed(*c, Packet('A') + MacroPacket('M', {"{auth_authen}", "alice"}) +
+               Mail("<alice@example.com>"));
+  EXPECT_FALSE(may_block(*c, Rcpt("<b@remote.test>")));
+  EXPECT_FALSE(may_block(*c, Packet('E')));
+  store_->Close();
+  EXPECT_TRUE(may_block(*c, Rcpt("<b@remote.test>")));
+  EXPECT_TRUE(may_block(*c, Packet('N')));
+  EXPECT_FALSE(may_block(*c, Mail("<alice@example.com>")));
+}
+
 }  // namespace
 }  // namespace bm

@@ -1,32 +1,45 @@
-// MilterServer: the daemon's listening socket and the threads that serve the
-// MTA's milter connections. It frames packets (milter/milter_protocol.h) and
-// hands each to the connection's PacketHandler; what the packets mean is the
-// handler's business.
+// MilterServer: the daemon's listening socket and the event loop that serves
+// the MTA's milter connections. It frames packets (milter/milter_protocol.h)
+// and hands each to the connection's PacketHandler; what the packets mean is
+// the handler's business.
 //
-// Threads: Run() is the acceptor; it only accepts and hands the socket to a
-// worker. A worker serves one connection at a time, from negotiation to
-// close, with blocking reads through a buffer (one read() takes every packet
-// already sent; no poll per packet; their replies go out together, in
-// batches of at most about 64 KiB), and then waits for the next accepted
-// connection: workers are started on demand and reused, and one left idle
-// for idle_worker_lifetime ends (with it its per-thread caches, such as the
-// store's domain cache and LMDB reader slot). At most
-// max_connections are served at once; beyond that the acceptor stops
-// accepting (logged) and new connections wait in the listen backlog.
-// timeout_seconds bounds every read and write (SO_RCVTIMEO/SO_SNDTIMEO): an
-// MTA silent for that long loses its connection. Over TCP, replies go out
-// unbuffered (TCP_NODELAY) and every packet is acknowledged at once
-// (TCP_QUICKACK), or the MTA's Nagle algorithm would hold a command back
-// behind a packet that gets no reply.
+// Threads: Run() is the event loop, one thread for every connection. It
+// accepts, reads (one read() takes every packet already sent; no poll per
+// packet), handles the packets of the bytes read and sends their replies
+// together, in batches of at most about 64 KiB, for as many ready
+// connections as one epoll wake-up reports. A packet whose handler says it
+// may block (PacketHandler::MayBlock) is handled on a worker thread instead,
+// so that a slow step of one connection does not hold the others back:
+// while a worker has the connection, the loop does not touch it (no reads,
+// no timeouts); afterwards it returns to the loop with the replies.
+// Workers are started on demand and reused, and one left idle for
+// idle_worker_lifetime ends. Per-thread caches (the store's domain cache and
+// LMDB reader slot) live in the loop thread and in the workers.
 //
-// Stop: Stop() (from any thread) stops accepting and closes the listening
-// socket (Run() then returns); a worker finishes the packet it is handling,
-// sends its replies, and closes its connection instead of handling or
-// reading another. Connections waiting for the MTA are woken at once
-// (shutdown(SHUT_RD)). Drain() waits for all of that.
+// Limits: at most max_connections are open at once (in the loop or with a
+// worker); beyond that the loop stops accepting (logged once a minute) and
+// new connections wait in the listen backlog. A failed accept (out of
+// descriptors) is retried every 100 ms, logged once a minute. Output is
+// bounded per connection: replies go out before more packets are handled,
+// and a connection whose MTA does not take them is not read until they are
+// sent. timeout_seconds bounds every wait for the MTA: its next packet, the
+// rest of a packet begun, and taking a reply that does not fit the socket
+// buffer (measured from the last progress); an MTA silent for that long
+// loses its connection. Over TCP, replies go out unbuffered (TCP_NODELAY)
+// and every read is acknowledged at once (TCP_QUICKACK), or the MTA's
+// Nagle algorithm would hold a command back behind a packet that gets no
+// reply.
+//
+// Stop: Stop() (from any thread) makes the loop stop accepting, close the
+// listening socket and the connections waiting for the MTA, and return. A
+// connection whose packet is being handled (by a worker) finishes it, sends
+// its replies and closes instead of handling the next one; so does one
+// whose replies are still being sent (a worker finishes sending them).
+// Drain() waits for all of that.
 //
 // A malformed or oversized packet closes only its connection (logged); the
-// MTA applies its default action to it.
+// MTA applies its default action to it. So does an exception from a
+// handler. Whatever closes a connection, its handler is destroyed.
 #ifndef BM_MILTER_MILTER_SERVER_H_
 #define BM_MILTER_MILTER_SERVER_H_
 
@@ -34,15 +47,18 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -50,8 +66,9 @@
 
 namespace bm {
 
-// The protocol side of one connection. Created by the worker that serves the
-// connection and destroyed there when it closes, on every path.
+// The protocol side of one connection. Created by the loop when it accepts
+// the connection and destroyed when it closes, on every path, in the loop
+// or (at a stop) in a worker. One thread at a time calls it.
 class PacketHandler {
  public:
   virtual ~PacketHandler() = default;
@@ -59,6 +76,15 @@ class PacketHandler {
   // command the MTA expects no reply to). False: close the connection (after
   // sending *replies).
   virtual bool Handle(const milter::Packet& packet, std::string* replies) = 0;
+  // Whether Handle(packet) may wait (for a disk write, a lock held across
+  // I/O, another process) or compute for long: the packet is then handled on
+  // a worker thread, not in the event loop, where it would delay every other
+  // connection. Asked in the loop just before Handle(packet). The
+  // destructor must never block.
+  virtual bool MayBlock(const milter::Packet& packet) const {
+    (void)packet;
+    return false;
+  }
 };
 
 using PacketHandlerFactory = std::function<std::unique_ptr<PacketHandler>()>;
@@ -69,6 +95,7 @@ struct MilterServerOptions {
   int backlog = 128;
   int timeout_seconds = 300;
   std::size_t max_connections = 512;
+  // A worker thread without a packet to handle for this long ends.
   std::chrono::milliseconds idle_worker_lifetime = std::chrono::seconds(60);
   // The MTA's negotiation must arrive within this of the connection (capped
   // by timeout_seconds); a packet begun, within timeout_seconds of its first
@@ -81,18 +108,20 @@ class MilterServer {
   // Creates and binds the listening socket (a stale unix socket file is
   // removed first; a file that is not a socket is an error). Call before
   // dropping privileges. Errors: kInvalidArgument (socket spec), kNotFound
-  // (host name), kIOError (socket, bind, listen).
+  // (host name), kIOError (socket, bind, listen, epoll).
   static Result<std::unique_ptr<MilterServer>> Listen(const MilterServerOptions& options,
                                                       PacketHandlerFactory factory);
 
   MilterServer(const MilterServer&) = delete;
   MilterServer& operator=(const MilterServer&) = delete;
-  // Stops and joins every worker: waits for connections still served.
+  // Stops and joins every worker: waits for the connections they still
+  // serve. REQUIRES: Run() is not running.
   ~MilterServer();
 
-  // Accepts connections until Stop(), then closes the listening socket and
-  // returns (at once when Stop() came first). Call once. Errors: kIOError
-  // when waiting for connections failed; the server is then stopped too.
+  // Serves connections until Stop(), then closes the listening socket and
+  // the connections no worker needs, and returns (at once when Stop() came
+  // first). Call once. Errors: kIOError when waiting for events failed; the
+  // server is then stopped too.
   Status Run();
 
   // Thread-safe; idempotent. Not async-signal-safe: call it from a thread
@@ -107,40 +136,80 @@ class MilterServer {
   // For a Drain() that timed out: shuts every connection down both ways, so
   // that a worker blocked sending a reply the MTA does not read returns (the
   // reply is lost; the MTA applies its default action). A worker inside a
-  // callback still finishes it. Thread-safe.
+  // handler still finishes it. Thread-safe.
   void CloseConnections();
 
-  // Worker threads started and not ended (for tests and logs).
+  // Worker threads started and not ended (for tests and logs): those
+  // handling a packet that may block, or sending the last replies after a
+  // stop, and the idle ones waiting for the next.
   std::size_t WorkerCount();
 
  private:
-  MilterServer(int listen_fd, int wake_fd, bool tcp, const MilterServerOptions& options,
-               PacketHandlerFactory factory);
+  struct Connection;  // milter_server.cc
+  using Clock = std::chrono::steady_clock;
 
-  // Queues an accepted connection for a worker, starting one when none is idle.
-  void Dispatch(int fd);
-  // REQUIRES: mu_ held.
-  void StartWorker();
+  MilterServer(int listen_fd, int wake_fd, int epoll_fd, bool tcp,
+               const MilterServerOptions& options, PacketHandlerFactory factory);
+
+  // The loop (the thread in Run()).
+  void AcceptAll();
+  void AcceptOne(int fd);
+  // Registers the listener with epoll when the loop should accept, and not
+  // otherwise; logs reaching max_connections.
+  void UpdateListening();
+  void OnEvent(int fd);
+  // Handles the buffered packets, sends the replies, and decides what the
+  // connection waits for next; closes it or hands it to a worker.
+  void Advance(Connection& c);
+  // Sets the epoll events watched (0: none; throws std::system_error).
+  void Watch(Connection& c, std::uint32_t events);
+  // `progress`: some replies went out (the send deadline starts again).
+  void SetDeadline(Connection& c, bool progress);
+  void ExpireDeadlines();
+  void AdoptReturned();
+  void CloseInLoop(Connection& c);
+  // Hands the connection to a worker: to handle c.blocked, or after Stop()
+  // to send what it has not sent and close it.
+  void ToWorker(Connection& c);
+  void StopServing();
+  // Milliseconds until the next deadline (epoll_wait's timeout), -1: none.
+  int NextTimeout() const;
+
+  // Workers.
+  // REQUIRES: mu_ held. False when no thread could be started.
+  bool StartWorker();
   void WorkerLoop(std::list<std::thread>::iterator self);
-  void Serve(int fd);
-  void Close(int fd);
+  // Sends what the connection has not sent, waiting for the MTA, and
+  // closes it.
+  void FinishAfterStop(std::unique_ptr<Connection> c);
+  void WakeLoop();
 
   int listen_fd_;      // -1 once Run() has closed it
-  const int wake_fd_;  // eventfd, readable after Stop()
-  const bool tcp_;     // inet or inet6, not unix
+  const int wake_fd_;  // eventfd: Stop(), or a connection back from a worker
+  const int epoll_fd_;
+  const bool tcp_;  // inet or inet6, not unix
   const MilterServerOptions options_;
   const PacketHandlerFactory factory_;
 
+  // Declared before anything that holds a Connection: its destructor uses them.
   std::mutex mu_;
-  std::condition_variable work_cv_;    // workers: a queued connection or the stop
-  std::condition_variable slots_cv_;   // acceptor and Drain(): a connection closed
-  std::atomic<bool> stopping_{false};  // set under mu_; read anywhere
-  std::deque<int> queue_;              // accepted, not yet taken by a worker
-  std::set<int> serving_;              // taken by a worker, not yet closed
-  std::size_t connections_ = 0;        // queued + serving
+  std::condition_variable work_cv_;     // workers: a job or the stop
+  std::condition_variable drained_cv_;  // Drain(): the last connection closed
+  std::atomic<bool> stopping_{false};   // set under mu_; read anywhere
+  std::set<int> open_;                  // descriptors of every open connection
+  std::deque<std::unique_ptr<Connection>> jobs_;       // for the workers
+  std::vector<std::unique_ptr<Connection>> returned_;  // from the workers, for the loop
   std::size_t idle_workers_ = 0;
   std::list<std::thread> workers_;
-  std::list<std::thread> ended_;  // left WorkerLoop(); joined by the acceptor
+  std::list<std::thread> ended_;  // left WorkerLoop(); joined by the loop
+
+  // Owned by the loop thread.
+  std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // by descriptor
+  std::multimap<Clock::time_point, Connection*> deadlines_;
+  bool listening_ = false;  // listen_fd_ is registered with epoll
+  std::optional<Clock::time_point> accept_retry_;  // after an accept error
+  std::optional<Clock::time_point> last_limit_warning_;
+  std::optional<Clock::time_point> last_accept_error_;
 };
 
 }  // namespace bm

@@ -1,7 +1,9 @@
 // MilterServer over a real unix socket in a temporary directory: whole
 // sessions with raw packets (FilterConnection over the real filter), packets
-// split and batched across reads, a malformed packet closing only its
-// connection, the connection limit, and the stop with idle and busy
+// split and batched across reads, a malformed packet or a throwing handler
+// closing only its connection, the timeouts, the connection limit, bounded
+// output to a peer that does not read, packets that may block handled by
+// workers without holding the others back, and the stop with idle and busy
 // connections.
 #include "milter/milter_server.h"
 
@@ -13,11 +15,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "milter/filter_connection.h"
@@ -103,9 +109,47 @@ class Client {
   int fd_ = -1;
 };
 
+// What the handlers of the tests below share.
+struct Script {
+  void Open() {
+    std::call_once(opened, [&] { open.set_value(); });
+  }
+
+  std::atomic<int> live{0};     // handlers not yet destroyed
+  std::atomic<int> entered{0};  // slow packets begun
+  std::promise<void> open;
+  std::shared_future<void> gate = open.get_future().share();
+  std::once_flag opened;
+};
+
+// Answers 'c' with the packet's data to every packet, except: 'S' is slow
+// (it may block: handled by a worker, and waits for the gate), 'X' throws
+// in the loop and 'Y' in a worker, 'Q' ends the connection.
+class ScriptedHandler : public PacketHandler {
+ public:
+  explicit ScriptedHandler(Script& script) : script_(script) { ++script_.live; }
+  ~ScriptedHandler() override { --script_.live; }
+  bool MayBlock(const milter::Packet& packet) const override {
+    return packet.command == 'S' || packet.command == 'Y';
+  }
+  bool Handle(const milter::Packet& packet, std::string* replies) override {
+    if (packet.command == 'X' || packet.command == 'Y') throw std::runtime_error("scripted");
+    if (packet.command == 'S') {
+      ++script_.entered;
+      script_.gate.wait();
+    }
+    milter::AppendPacket(replies, 'c', packet.data);
+    return packet.command != 'Q';
+  }
+
+ private:
+  Script& script_;
+};
+
 class MilterServerTest : public FilterFixture {
  protected:
   void TearDown() override {
+    script_.Open();  // a test that failed may have left slow packets waiting
     if (server_) {
       server_->Stop();
       if (run_.valid()) run_.wait();
@@ -139,6 +183,11 @@ class MilterServerTest : public FilterFixture {
         },
         max_connections, std::move(socket));
   }
+  void StartScripted(std::size_t max_connections = 512,
+                     milliseconds idle_worker_lifetime = std::chrono::seconds(60)) {
+    Start([this] { return std::make_unique<ScriptedHandler>(script_); }, max_connections, "",
+          idle_worker_lifetime);
+  }
   void StopServer() {
     server_->Stop();
     run_.wait();
@@ -146,6 +195,7 @@ class MilterServerTest : public FilterFixture {
     server_.reset();
   }
 
+  Script script_;  // outlives the server and its handlers
   std::unique_ptr<MilterServer> server_;
   std::future<void> run_;
 };
@@ -225,6 +275,11 @@ TEST_F(MilterServerTest, SilentOrTricklingClientsAreCut) {
   std::this_thread::sleep_for(milliseconds(500));  // beyond the negotiation timeout
   idle.Send(Connect4("client.test", "203.0.113.9") + Mail("<>"));
   EXPECT_EQ(idle.Read(1), "c");
+  // Idle for the timeout between packets: closed then, not before.
+  const auto last_reply = std::chrono::steady_clock::now();
+  EXPECT_TRUE(idle.Closed());
+  EXPECT_GT(std::chrono::steady_clock::now() - last_reply, milliseconds(1500));
+  EXPECT_LT(std::chrono::steady_clock::now() - last_reply, milliseconds(3500));
 
   Client trickle(SocketPath());
   trickle.Send(Optneg());
@@ -431,39 +486,159 @@ TEST_F(MilterServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
   EXPECT_EQ(second.Read().command, 'O');
 }
 
-TEST_F(MilterServerTest, WorkersAreReusedAndEndWhenIdle) {
-  Start(
-      [this]() -> std::unique_ptr<PacketHandler> {
-        return std::make_unique<FilterConnection>(*filter_);
-      },
-      512, "", milliseconds(300));
+// Waits until `done`, at most 10 s.
+template <typename Predicate>
+bool WaitUntil(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return true;
+}
+
+TEST_F(MilterServerTest, WorkersHandleOnlyPacketsThatMayBlockAndAreReused) {
+  StartScripted(512, milliseconds(300));
+  {
+    Client plain(SocketPath());
+    plain.Send(Packet('N', "1") + Packet('N', "2"));
+    EXPECT_EQ(plain.Read(2), "cc");
+    EXPECT_EQ(server_->WorkerCount(), 0u);  // served by the loop alone
+  }
   {
     Client a(SocketPath()), b(SocketPath()), c(SocketPath());
-    for (Client* mta : {&a, &b, &c}) {
-      mta->Send(Optneg());
-      EXPECT_EQ(mta->Read().command, 'O');
-    }
-    EXPECT_EQ(server_->WorkerCount(), 3u);
+    for (Client* mta : {&a, &b, &c}) mta->Send(Packet('S'));
+    ASSERT_TRUE(WaitUntil([&] { return script_.entered == 3; }));
+    EXPECT_EQ(server_->WorkerCount(), 3u);  // one per slow packet at once
+    script_.Open();
+    for (Client* mta : {&a, &b, &c}) EXPECT_EQ(mta->Read().command, 'c');
   }
-  // One connection after another: idle workers serve them (a worker that is
-  // between closing a connection and waiting for the next may miss one).
+  // One slow packet after another: the idle workers take them.
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(server_->Drain(std::chrono::seconds(10)));
     Client mta(SocketPath());
-    mta.Send(Optneg());
-    EXPECT_EQ(mta.Read().command, 'O');
+    mta.Send(Packet('S'));
+    EXPECT_EQ(mta.Read().command, 'c');
   }
-  EXPECT_LT(server_->WorkerCount(), 8u);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (server_->WorkerCount() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  EXPECT_EQ(server_->WorkerCount(), 0u);
-  // A new connection starts a new worker (and the ended ones are joined).
+  EXPECT_LE(server_->WorkerCount(), 3u);
+  EXPECT_TRUE(WaitUntil([&] { return server_->WorkerCount() == 0; }));
+  // A new slow packet starts a new worker (and the ended ones are joined).
   Client mta(SocketPath());
-  mta.Send(Optneg());
-  EXPECT_EQ(mta.Read().command, 'O');
+  mta.Send(Packet('S'));
+  EXPECT_EQ(mta.Read().command, 'c');
   EXPECT_EQ(server_->WorkerCount(), 1u);
+}
+
+// A packet that blocks in a worker holds back neither the other connections
+// nor the replies to its own connection's earlier packets; the loop
+// handles the later ones once the connection is back.
+TEST_F(MilterServerTest, ASlowPacketDoesNotDelayOtherConnections) {
+  StartScripted();
+  Client slow(SocketPath());
+  slow.Send(Packet('N', "before") + Packet('S', "slow") + Packet('N', "after"));
+  ASSERT_TRUE(WaitUntil([&] { return script_.entered == 1; }));
+  EXPECT_EQ(slow.Read().data, "before");
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    Client other(SocketPath());
+    other.Send(Packet('N', "other"));
+    const Reply reply = other.Read();
+    ASSERT_EQ(reply.command, 'c');
+    EXPECT_EQ(reply.data, "other");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  slow.SetReadTimeout(100);
+  EXPECT_EQ(slow.Read().command, 0);  // still blocked
+  script_.Open();
+  slow.SetReadTimeout(10000);
+  EXPECT_EQ(slow.Read().data, "slow");
+  EXPECT_EQ(slow.Read().data, "after");
+  slow.Send(Packet('N', "again"));
+  EXPECT_EQ(slow.Read().data, "again");
+}
+
+// An exception from a handler, in the loop or in a worker, closes its
+// connection (destroying its handler) and nothing else.
+TEST_F(MilterServerTest, AHandlerThatThrowsClosesOnlyItsConnection) {
+  StartScripted();
+  Client good(SocketPath());
+  good.Send(Packet('N', "1"));
+  EXPECT_EQ(good.Read().data, "1");
+  for (char command : {'X', 'Y'}) {
+    Client bad(SocketPath());
+    bad.Send(Packet('N', "before"));
+    EXPECT_EQ(bad.Read().data, "before");
+    bad.Send(Packet(command) + Packet('N', "never"));
+    EXPECT_TRUE(bad.Closed());
+  }
+  EXPECT_TRUE(WaitUntil([&] { return script_.live == 1; }));
+  good.Send(Packet('N', "2"));
+  EXPECT_EQ(good.Read().data, "2");
+}
+
+// A peer that sends commands but never reads their replies: the server
+// stops handling (and reading) its packets while replies wait, so what it
+// holds for it stays within one batch, and the send timeout closes it.
+TEST_F(MilterServerTest, APeerThatReadsNoRepliesIsNotBufferedAndTimesOut) {
+  constexpr std::size_t kReplyBytes = 1000;
+  std::atomic<std::size_t> most_queued{0};
+  std::atomic<int> live{0};
+  class Amplifier : public PacketHandler {
+   public:
+    Amplifier(std::atomic<std::size_t>& most_queued, std::atomic<int>& live)
+        : most_queued_(most_queued), live_(live) {
+      ++live_;
+    }
+    ~Amplifier() override { --live_; }
+    bool Handle(const milter::Packet&, std::string* replies) override {
+      if (replies->size() > most_queued_) most_queued_ = replies->size();
+      milter::AppendPacket(replies, 'c', std::string(kReplyBytes - 5, 'x'));
+      return true;
+    }
+
+   private:
+    std::atomic<std::size_t>& most_queued_;
+    std::atomic<int>& live_;
+  };
+  Start([&] { return std::make_unique<Amplifier>(most_queued, live); }, 512, "",
+        std::chrono::seconds(60), [](MilterServerOptions& options) { options.timeout_seconds = 1; });
+  Client mta(SocketPath());
+  fcntl(mta.fd(), F_SETFL, fcntl(mta.fd(), F_GETFL) | O_NONBLOCK);
+  // Send until the server has stopped reading: nothing goes out for 300 ms.
+  const std::string packet = Packet('N');
+  std::size_t sent = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - last_progress < milliseconds(300)) {
+    if (send(mta.fd(), packet.data(), packet.size(), MSG_NOSIGNAL) > 0) {
+      sent += packet.size();
+      last_progress = std::chrono::steady_clock::now();
+    } else {
+      ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK) << std::strerror(errno);
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  }
+  EXPECT_GT(sent, std::size_t{0});
+  EXPECT_LT(most_queued.load(), std::size_t{64 * 1024} + kReplyBytes);
+  // Closed by the send timeout (1 s), its handler destroyed.
+  EXPECT_TRUE(server_->Drain(milliseconds(3000)));
+  EXPECT_EQ(live.load(), 0);
+}
+
+TEST_F(MilterServerTest, AConnectionWithAWorkerCountsTowardsTheLimit) {
+  StartScripted(1);
+  Client slow(SocketPath());
+  slow.Send(Packet('S'));
+  ASSERT_TRUE(WaitUntil([&] { return script_.entered == 1; }));
+  Client waiting(SocketPath());  // in the backlog
+  waiting.Send(Packet('N', "waiting"));
+  waiting.SetReadTimeout(300);
+  EXPECT_EQ(waiting.Read().command, 0);
+  script_.Open();
+  EXPECT_EQ(slow.Read().command, 'c');
+  slow.Send(Packet('Q'));
+  EXPECT_EQ(slow.Read().command, 'c');
+  EXPECT_TRUE(slow.Closed());
+  waiting.SetReadTimeout(10000);
+  EXPECT_EQ(waiting.Read().data, "waiting");
 }
 
 // A handler that blocks in its first packet until released.
@@ -471,6 +646,7 @@ class BlockingHandler : public PacketHandler {
  public:
   BlockingHandler(std::atomic<bool>* entered, std::future<void>* release)
       : entered_(entered), release_(release) {}
+  bool MayBlock(const milter::Packet&) const override { return true; }
   bool Handle(const milter::Packet&, std::string* replies) override {
     entered_->store(true);
     release_->wait();
@@ -483,6 +659,9 @@ class BlockingHandler : public PacketHandler {
   std::future<void>* release_;
 };
 
+// Stop(): the loop returns at once and closes the connections waiting for
+// the MTA; a worker handling a packet finishes it, sends its reply and
+// closes its connection without handling the next packet.
 TEST_F(MilterServerTest, StopWaitsForTheCommandInProgressAndClosesIdleConnections) {
   std::atomic<bool> entered{false};
   std::promise<void> release;

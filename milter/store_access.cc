@@ -54,6 +54,7 @@ StoreAccess::~StoreAccess() = default;
 Status StoreAccess::Open() { return OpenIfDue(); }
 
 void StoreAccess::Close() {
+  open_.store(false, std::memory_order_release);  // before the wait for mu_
   std::unique_lock<std::shared_mutex> lock(mu_);
   closed_ = true;
   if (store_ == nullptr) return;
@@ -63,6 +64,7 @@ void StoreAccess::Close() {
 
 Status StoreAccess::Reopen(const Config& config) {
   std::unique_ptr<const StoreOptions> options = DaemonOptions(config, flush_interval_ms_);
+  open_.store(false, std::memory_order_release);  // before the wait for mu_
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
   if (store_ != nullptr) {
@@ -99,6 +101,7 @@ Status StoreAccess::OpenLocked() {
     return Status::Unavailable("store " + options_->path + ": " + opened.status().ToString());
   }
   store_ = std::move(*opened);
+  open_.store(true, std::memory_order_release);
   spdlog::info("store {} open", options_->path);
   return Status::Ok();
 }

@@ -8,10 +8,13 @@
 //
 // Thread safety: all methods may be called from any number of threads. Each
 // call holds a shared lock for its duration; Reopen() and Close() take it
-// exclusively.
+// exclusively, and so does the call that opens the store: a call may then
+// wait for the store to be closed and opened (disk I/O), which MayWait()
+// tells in advance.
 #ifndef BM_MILTER_STORE_ACCESS_H_
 #define BM_MILTER_STORE_ACCESS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,6 +73,14 @@ class StoreAccess {
   // (its writer commits what is queued). Later calls fail with kUnavailable.
   void Close();
 
+  // True when a call may wait for the store to be opened: it is not open
+  // (not yet, during an outage, after Close()), or Reopen() or Close() is
+  // under way. Otherwise calls wait only for what the store's own contract
+  // says (store/store.h: reads take no lock the writer holds; RecordReport
+  // and LookupSent's flush wait for a commit). A hint: a Reopen() may begin
+  // just after it answered false.
+  bool MayWait() const { return !open_.load(std::memory_order_acquire); }
+
   Result<RecipientStatus> Check(std::string_view address, std::int64_t now);
   // Durable when it returns OK (the store's group commit).
   Status RecordReport(const BounceReport& report,
@@ -114,6 +125,9 @@ class StoreAccess {
   std::unique_ptr<Store> store_;   // guarded by mu_
   bool closed_ = false;            // guarded by mu_
   std::int64_t last_attempt_ = 0;  // guarded by mu_
+  // store_ is set and no Reopen() or Close() is waiting for mu_; written
+  // under it, except when cleared before taking it.
+  std::atomic<bool> open_{false};
 };
 
 }  // namespace bm
