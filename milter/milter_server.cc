@@ -590,13 +590,16 @@ void MilterServer::CloseInLoop(Connection& c) {
 }
 
 void MilterServer::AdoptReturned() {
-  std::vector<std::unique_ptr<Connection>> returned;
+  std::list<std::unique_ptr<Connection>> returned;
   {
     std::lock_guard lock(mu_);
     returned.swap(returned_);
   }
   for (std::unique_ptr<Connection>& c : returned) {
-    if (c->broken) continue;  // closed as `returned` goes
+    if (c->broken) {
+      c.reset();  // its handler threw: closed without its replies
+      continue;
+    }
     const int fd = c->fd;
     try {
       Connection& ref = *connections_.emplace(fd, std::move(c)).first->second;
@@ -606,6 +609,10 @@ void MilterServer::AdoptReturned() {
       if (auto it = connections_.find(fd); it != connections_.end()) CloseInLoop(*it->second);
     }
   }
+  // A broken connection closed above freed its MaxConnections slot: at the
+  // limit the listener is not watched, and nothing else would wake the loop
+  // to watch it again.
+  UpdateListening();
 }
 
 void MilterServer::ToWorker(Connection& c) {
@@ -661,7 +668,10 @@ bool MilterServer::StartWorker() {
 
 void MilterServer::WorkerLoop(std::list<std::thread>::iterator self) {
   for (;;) {
-    std::unique_ptr<Connection> c;
+    // The connection's list node moves from jobs_ to here and on to
+    // returned_: handing it back to the loop allocates nothing, so it
+    // cannot fail.
+    std::list<std::unique_ptr<Connection>> job;
     {
       std::unique_lock lock(mu_);
       bool expired = false;
@@ -676,29 +686,22 @@ void MilterServer::WorkerLoop(std::list<std::thread>::iterator self) {
         if (!stopping_) ended_.splice(ended_.end(), workers_, self);
         return;
       }
-      c = std::move(jobs_.front());
-      jobs_.pop_front();
+      job.splice(job.end(), jobs_, jobs_.begin());
     }
-    if (c->blocked) {
-      const milter::Packet packet = *c->blocked;
-      c->blocked.reset();
-      c->broken = !c->Handle(packet, c->blocked_size);
+    Connection& c = *job.front();
+    if (c.blocked) {
+      const milter::Packet packet = *c.blocked;
+      c.blocked.reset();
+      c.broken = !c.Handle(packet, c.blocked_size);
     }
     {
       std::lock_guard lock(mu_);
-      if (!stopping_) {
-        try {
-          returned_.push_back(std::move(c));
-        } catch (const std::exception& e) {
-          spdlog::error("cannot return a milter connection to the loop: {}", e.what());
-          c->broken = true;
-        }
-      }
+      if (!stopping_) returned_.splice(returned_.end(), job);
     }
-    if (c == nullptr) {
+    if (job.empty()) {
       WakeLoop();
     } else {
-      FinishAfterStop(std::move(c));
+      FinishAfterStop(std::move(job.front()));
     }
   }
 }

@@ -48,7 +48,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <list>
 #include <map>
@@ -59,7 +58,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <vector>
 
 #include "common/status.h"
 #include "milter/milter_protocol.h"
@@ -197,8 +195,10 @@ class MilterServer {
   std::condition_variable drained_cv_;  // Drain(): the last connection closed
   std::atomic<bool> stopping_{false};   // set under mu_; read anywhere
   std::set<int> open_;                  // descriptors of every open connection
-  std::deque<std::unique_ptr<Connection>> jobs_;       // for the workers
-  std::vector<std::unique_ptr<Connection>> returned_;  // from the workers, for the loop
+  // Lists, so that a worker moves a connection from one to the other by
+  // splicing its node, which cannot fail.
+  std::list<std::unique_ptr<Connection>> jobs_;      // for the workers
+  std::list<std::unique_ptr<Connection>> returned_;  // from the workers, for the loop
   std::size_t idle_workers_ = 0;
   std::list<std::thread> workers_;
   std::list<std::thread> ended_;  // left WorkerLoop(); joined by the loop

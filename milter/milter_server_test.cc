@@ -641,6 +641,22 @@ TEST_F(MilterServerTest, AConnectionWithAWorkerCountsTowardsTheLimit) {
   EXPECT_EQ(waiting.Read().data, "waiting");
 }
 
+// A worker whose handler throws closes its connection, which frees its
+// MaxConnections slot: at the limit the loop accepts again (it had stopped
+// watching the listener, and nothing else would wake it to).
+TEST_F(MilterServerTest, AWorkerThatThrowsFreesItsConnectionSlot) {
+  StartScripted(1);
+  {
+    Client bad(SocketPath());
+    bad.Send(Packet('Y'));
+    EXPECT_TRUE(bad.Closed());
+  }
+  Client next(SocketPath());
+  next.Send(Packet('N', "served"));
+  next.SetReadTimeout(3000);
+  EXPECT_EQ(next.Read().data, "served");
+}
+
 // A handler that blocks in its first packet until released.
 class BlockingHandler : public PacketHandler {
  public:
