@@ -49,25 +49,44 @@ StoreAccess::StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_
       retry_seconds_(retry_seconds),
       flush_interval_ms_(flush_interval_ms) {}
 
+// Holds mu_ exclusively, counted in exclusive_ from before the wait for it
+// until after its release: for that whole time MayWait() says so.
+class StoreAccess::ExclusiveLock {
+ public:
+  explicit ExclusiveLock(StoreAccess& access) : access_(access) {
+    ++access_.exclusive_;
+    access_.mu_.lock();
+  }
+  ~ExclusiveLock() {
+    access_.mu_.unlock();
+    --access_.exclusive_;
+  }
+  ExclusiveLock(const ExclusiveLock&) = delete;
+  ExclusiveLock& operator=(const ExclusiveLock&) = delete;
+
+ private:
+  StoreAccess& access_;
+};
+
 StoreAccess::~StoreAccess() = default;
 
 Status StoreAccess::Open() { return OpenIfDue(); }
 
 void StoreAccess::Close() {
-  open_.store(false, std::memory_order_release);  // before the wait for mu_
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  ExclusiveLock lock(*this);
   closed_ = true;
   if (store_ == nullptr) return;
+  open_ = false;
   store_.reset();
   spdlog::info("store {} closed", options_->path);
 }
 
 Status StoreAccess::Reopen(const Config& config) {
   std::unique_ptr<const StoreOptions> options = DaemonOptions(config, flush_interval_ms_);
-  open_.store(false, std::memory_order_release);  // before the wait for mu_
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  ExclusiveLock lock(*this);
   if (closed_) return Status::Unavailable("store " + options_->path + " is closed (stopping)");
   if (store_ != nullptr) {
+    open_ = false;
     store_.reset();
     spdlog::info("store {} closed to apply the new store configuration", options_->path);
   }
@@ -77,7 +96,7 @@ Status StoreAccess::Reopen(const Config& config) {
 }
 
 Status StoreAccess::OpenIfDue() {
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  ExclusiveLock lock(*this);
   return OpenLocked();
 }
 
@@ -101,7 +120,7 @@ Status StoreAccess::OpenLocked() {
     return Status::Unavailable("store " + options_->path + ": " + opened.status().ToString());
   }
   store_ = std::move(*opened);
-  open_.store(true, std::memory_order_release);
+  open_ = true;
   spdlog::info("store {} open", options_->path);
   return Status::Ok();
 }

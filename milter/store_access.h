@@ -74,12 +74,13 @@ class StoreAccess {
   void Close();
 
   // True when a call may wait for the store to be opened: it is not open
-  // (not yet, during an outage, after Close()), or Reopen() or Close() is
-  // under way. Otherwise calls wait only for what the store's own contract
+  // (not yet, during an outage, after Close()), or a Reopen(), a Close() or
+  // an open holds or waits for the exclusive lock. Cheap (two atomic
+  // loads). Otherwise calls wait only for what the store's own contract
   // says (store/store.h: reads take no lock the writer holds; RecordReport
   // and LookupSent's flush wait for a commit). A hint: a Reopen() may begin
   // just after it answered false.
-  bool MayWait() const { return !open_.load(std::memory_order_acquire); }
+  bool MayWait() const { return exclusive_.load() > 0 || !open_.load(); }
 
   Result<RecipientStatus> Check(std::string_view address, std::int64_t now);
   // Durable when it returns OK (the store's group commit).
@@ -103,6 +104,7 @@ class StoreAccess {
  private:
   StoreAccess(std::unique_ptr<const StoreOptions> options, int retry_seconds,
               std::optional<int> flush_interval_ms);
+  class ExclusiveLock;  // mu_ held exclusively, counted in exclusive_
 
   // Runs fn(Store&) under the shared lock, opening the store first if it is
   // not open; returns kUnavailable (as fn's return type) when it cannot be.
@@ -125,9 +127,11 @@ class StoreAccess {
   std::unique_ptr<Store> store_;   // guarded by mu_
   bool closed_ = false;            // guarded by mu_
   std::int64_t last_attempt_ = 0;  // guarded by mu_
-  // store_ is set and no Reopen() or Close() is waiting for mu_; written
-  // under it, except when cleared before taking it.
-  std::atomic<bool> open_{false};
+  std::atomic<bool> open_{false};  // store_ is set; written under mu_
+  // Threads that hold mu_ exclusively or wait for it (Reopen, Close, an
+  // open): a call may wait for them even while open_ is set, as when an
+  // open completes while a Reopen waits to close that store again.
+  std::atomic<int> exclusive_{0};
 };
 
 }  // namespace bm

@@ -1,10 +1,12 @@
 // StoreAccess over a real store in a temporary directory: the configuration's
-// policy reaches the store, a reload's Reopen applies a changed policy, and
-// Close() leaves later calls unavailable.
+// policy reaches the store, a reload's Reopen applies a changed policy,
+// MayWait() tells while a Reopen is under way, and Close() leaves later
+// calls unavailable.
 #include "milter/store_access.h"
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -243,6 +245,107 @@ TEST_F(StoreAccessTest, ReaderSlotsServeTwiceMaxConnectionsThreadsAndBouncectl) 
   ASSERT_TRUE(waited);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no go, 3: open failed, 4: lookup failed, 5: not suppressed";
+}
+
+// A child process (like bouncectl in a long write): holds the write lock of
+// the store at args[0] after writing a byte to descriptor args[1], until
+// descriptor args[2] reaches end of file. Exits 0, or 2 when it could not
+// take the lock, 3 when a descriptor failed.
+int HoldWriteLock(const std::vector<std::string>& args) {
+  if (args.size() != 3) return 2;
+  lmdb::Env env;
+  if (!env.Open(args[0], StoreOptions().initial_map_bytes, 16, kStoreMaxReaders, false).ok()) {
+    return 2;
+  }
+  lmdb::Txn txn;
+  if (lmdb::Txn::Begin(env, false, &txn) != 0) return 2;
+  char c = 'h';
+  if (write(std::stoi(args[1]), &c, 1) != 1) return 3;
+  return read(std::stoi(args[2]), &c, 1) == 0 ? 0 : 3;
+}
+const ChildRole kHoldWriteLock("store_access.hold_write_lock", &HoldWriteLock);
+
+// Runs HoldWriteLock for the store at `path` until Release(). Start it
+// while this process has no other thread, which could start a process of
+// its own that inherits the pipes.
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& path) {
+    int held[2], release[2];
+    if (pipe(held) != 0 || pipe(release) != 0) return;  // Holding() is false
+    // Only the child's ends are inherited: a later child must not hold
+    // this one's release descriptor open.
+    fcntl(held[0], F_SETFD, FD_CLOEXEC);
+    fcntl(release[1], F_SETFD, FD_CLOEXEC);
+    pid_ = StartChild("store_access.hold_write_lock",
+                      {path, std::to_string(held[1]), std::to_string(release[0])});
+    close(held[1]);
+    close(release[0]);
+    held_ = held[0];
+    release_ = release[1];
+  }
+  ~WriteLockHolder() {
+    Release();
+    if (held_ >= 0) close(held_);
+  }
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+
+  // Waits until the child holds the lock; false when it will not.
+  bool Holding() {
+    char c;
+    return pid_ > 0 && read(held_, &c, 1) == 1;
+  }
+  // Lets the lock go: the child's exit status (0: it held the lock until now).
+  int Release() {
+    if (release_ < 0) return -1;
+    close(release_);
+    release_ = -1;
+    return pid_ > 0 ? WaitChild(pid_) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int held_ = -1, release_ = -1;
+};
+
+// MayWait() stays true while a Reopen() waits for or holds the exclusive
+// lock, also when an open by another thread completes meanwhile: a call
+// made in the milter's event loop would wait for the Reopen's close and
+// open (disk I/O), and every connection with it. Another process holds the
+// write lock of each store, so that each open waits (for its first write
+// transaction) until the test lets it go on.
+TEST_F(StoreAccessTest, MayWaitWhileAReopenWaitsBehindAnOpen) {
+  using std::chrono::milliseconds;
+  const Config first = WithStore("");
+  const Config second = LoadTestConfig("StorePath " + dir_.Sub("second") + "\n");
+  for (const Config* config : {&first, &second}) {
+    StoreAccess store(*config);
+    ASSERT_TRUE(store.Open().ok());
+    store.Close();
+  }
+  ASSERT_EQ(ThreadCount(), 1u);
+  WriteLockHolder first_lock(first.store_path), second_lock(second.store_path);
+  ASSERT_TRUE(first_lock.Holding());
+  ASSERT_TRUE(second_lock.Holding());
+
+  StoreAccess store(first);
+  // A lookup opens the store (a worker's, the store being down): it holds
+  // the exclusive lock, waiting for the first store's write lock.
+  std::thread lookup([&] { EXPECT_TRUE(store.Check("kim@example.org", kT0).ok()); });
+  std::this_thread::sleep_for(milliseconds(300));
+  // A reload's Reopen waits for that open.
+  std::thread reopen([&] { EXPECT_TRUE(store.Reopen(second).ok()); });
+  std::this_thread::sleep_for(milliseconds(300));
+  // The open completes; the Reopen closes that store again and opens the
+  // second, which waits.
+  EXPECT_EQ(first_lock.Release(), 0);
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(store.MayWait()) << "a Reopen holds the exclusive lock";
+  EXPECT_EQ(second_lock.Release(), 0);
+  reopen.join();
+  lookup.join();
+  EXPECT_FALSE(store.MayWait());
 }
 
 // Overwrites the domain entries of `domains` in the closed store at `path`
