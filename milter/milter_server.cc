@@ -634,7 +634,7 @@ void MilterServer::ToWorker(Connection& c) {
       jobs_.push_back(std::move(job));
       if (jobs_.size() <= idle_workers_) {
         work_cv_.notify_one();
-      } else if (!StartWorker() && workers_.empty()) {
+      } else if (!StartWorker() && live_workers_ == 0) {
         job = std::move(jobs_.back());
         jobs_.pop_back();
       }
@@ -658,6 +658,7 @@ bool MilterServer::StartWorker() {
     self = workers_.emplace(workers_.end());
     // The new thread waits for mu_, held here, before it uses `self`.
     *self = std::thread([this, self] { WorkerLoop(self); });
+    ++live_workers_;
     return true;
   } catch (const std::exception& e) {
     if (self != workers_.end()) workers_.erase(self);
@@ -683,6 +684,7 @@ void MilterServer::WorkerLoop(std::list<std::thread>::iterator self) {
       if (jobs_.empty()) {
         // Stopping (the destructor joins it), or idle too long: joined by
         // the loop when it next hands a connection over.
+        --live_workers_;
         if (!stopping_) ended_.splice(ended_.end(), workers_, self);
         return;
       }
@@ -722,7 +724,7 @@ void MilterServer::FinishAfterStop(std::unique_ptr<Connection> c) {
 
 std::size_t MilterServer::WorkerCount() {
   std::lock_guard lock(mu_);
-  return workers_.size();
+  return live_workers_;
 }
 
 void MilterServer::CloseConnections() {

@@ -200,8 +200,12 @@ class MilterServer {
   std::list<std::unique_ptr<Connection>> jobs_;      // for the workers
   std::list<std::unique_ptr<Connection>> returned_;  // from the workers, for the loop
   std::size_t idle_workers_ = 0;
+  // Workers in WorkerLoop() that have not decided to end: each takes queued
+  // jobs until none is left. Not workers_.size(): after Stop(), workers_
+  // also holds the threads that have ended.
+  std::size_t live_workers_ = 0;
   std::list<std::thread> workers_;
-  std::list<std::thread> ended_;  // left WorkerLoop(); joined by the loop
+  std::list<std::thread> ended_;  // left WorkerLoop() before a stop; joined by the loop
 
   // Owned by the loop thread.
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // by descriptor
