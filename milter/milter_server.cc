@@ -116,29 +116,22 @@ Result<int> Bind(const SocketSpec& address, int backlog) {
 
 // One MTA connection: its socket, its handler, the bytes read and not yet
 // handled, the replies not yet sent and what it waits for. Owned by the
-// loop, or by a worker while one has it; destroying it destroys the handler
-// and closes the socket.
+// loop, or by a worker while one has it; destroying it destroys the handler,
+// closes the socket and frees the slot Reserve() took for it.
 struct MilterServer::Connection {
   // What the connection waits for; its deadline says until when.
   enum class Wait { kNegotiation, kPacket, kIdle, kSend };
 
+  // REQUIRES: server.Reserve(fd) returned true.
   Connection(MilterServer& server, int fd, std::unique_ptr<PacketHandler> handler,
              Clock::time_point negotiation_deadline)
       : server(server),
         fd(fd),
         handler(std::move(handler)),
-        negotiation_deadline(negotiation_deadline) {
-    std::lock_guard lock(server.mu_);
-    server.open_.insert(fd);
-  }
+        negotiation_deadline(negotiation_deadline) {}
   ~Connection() {
     handler.reset();  // before the slot is free: Drain() waits for it
-    std::lock_guard lock(server.mu_);
-    // Closed under the lock: CloseConnections() must not shut down a reused
-    // descriptor.
-    close(fd);
-    server.open_.erase(fd);
-    if (server.open_.empty()) server.drained_cv_.notify_all();
+    server.Release(fd);
   }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -412,6 +405,10 @@ void MilterServer::AcceptAll() {
 void MilterServer::AcceptOne(int fd) {
   const int accepted = fd;
   try {
+    if (!Reserve(fd)) {
+      close(fd);  // stopping: the MTA applies its default action
+      return;
+    }
     // Over TCP: replies are small and the MTA waits for each, so no Nagle
     // delay on our side.
     const int one = 1;
@@ -433,11 +430,29 @@ void MilterServer::AcceptOne(int fd) {
     // applies its default action), the daemon goes on.
     spdlog::error("milter connection: cannot serve it: {}", e.what());
     if (fd >= 0) {
-      close(fd);
+      Release(fd);
     } else if (auto it = connections_.find(accepted); it != connections_.end()) {
       CloseInLoop(*it->second);
     }
   }
+}
+
+bool MilterServer::Reserve(int fd) {
+  std::lock_guard lock(mu_);
+  // Checked under mu_, where Stop() sets it: once Drain() has seen no
+  // connection left after a stop, none begins.
+  if (stopping_) return false;
+  open_.insert(fd);
+  return true;
+}
+
+void MilterServer::Release(int fd) {
+  std::lock_guard lock(mu_);
+  // Closed under the lock: CloseConnections() must not shut down a reused
+  // descriptor.
+  close(fd);
+  open_.erase(fd);
+  if (open_.empty()) drained_cv_.notify_all();
 }
 
 void MilterServer::OnEvent(int fd) {

@@ -31,7 +31,9 @@
 // reply.
 //
 // Stop: Stop() (from any thread) makes the loop stop accepting, close the
-// listening socket and the connections waiting for the MTA, and return. A
+// listening socket and the connections waiting for the MTA, and return; no
+// connection begins after Stop() (one the loop accepts meanwhile, in the
+// batch of events it is handling, is closed at once, without a handler). A
 // connection whose packet is being handled (by a worker) finishes it, sends
 // its replies and closes instead of handling the next one; so does one
 // whose replies are still being sent (a worker finishes sending them).
@@ -127,8 +129,9 @@ class MilterServer {
   void Stop();
 
   // Waits until every connection is closed and its handler destroyed, at
-  // most `timeout`; after Stop(), until the server has stopped serving. True
-  // when none is left.
+  // most `timeout`. True when none is left; after Stop(), when true, the
+  // server has stopped serving: no connection begins any more, so no
+  // handler is created or called again.
   bool Drain(std::chrono::milliseconds timeout);
 
   // For a Drain() that timed out: shuts every connection down both ways, so
@@ -152,6 +155,12 @@ class MilterServer {
   // The loop (the thread in Run()).
   void AcceptAll();
   void AcceptOne(int fd);
+  // Takes a slot in open_ for an accepted descriptor; false (and none
+  // taken) after Stop(). Throws std::bad_alloc.
+  bool Reserve(int fd);
+  // Closes a descriptor Reserve() took a slot for, and frees the slot.
+  // Thread-safe (a worker destroys a connection after a stop).
+  void Release(int fd);
   // Registers the listener with epoll when the loop should accept, and not
   // otherwise; logs reaching max_connections.
   void UpdateListening();

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -655,6 +656,57 @@ TEST_F(MilterServerTest, AWorkerThatThrowsFreesItsConnectionSlot) {
   next.Send(Packet('N', "served"));
   next.SetReadTimeout(3000);
   EXPECT_EQ(next.Read().data, "served");
+}
+
+// No connection begins after Stop(), even one waiting in the backlog behind
+// the event that stops the server in the same batch: a Drain() that found
+// none left must stay true, and no handler is created after it.
+TEST_F(MilterServerTest, NoConnectionBeginsAfterStop) {
+  class Callback : public PacketHandler {
+   public:
+    explicit Callback(std::function<void(char)> on_packet) : on_packet_(std::move(on_packet)) {}
+    bool Handle(const milter::Packet& packet, std::string* replies) override {
+      on_packet_(packet.command);
+      milter::AppendPacket(replies, 'c');
+      return true;
+    }
+
+   private:
+    std::function<void(char)> on_packet_;
+  };
+  std::atomic<int> created{0}, created_at_stop{-1};
+  std::atomic<bool> busy{false};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  // In the loop thread: 'W' holds the loop until released, 'T' stops.
+  auto on_packet = [&](char command) {
+    if (command == 'W') {
+      busy = true;
+      released.wait();
+    } else if (command == 'T') {
+      created_at_stop = created.load();
+      server_->Stop();
+    }
+  };
+  Start([&] {
+    ++created;
+    return std::make_unique<Callback>(on_packet);
+  });
+  Client stopper(SocketPath());
+  stopper.Send(Packet('N'));
+  EXPECT_EQ(stopper.Read().command, 'c');  // accepted and watched
+  Client holder(SocketPath());
+  holder.Send(Packet('W'));
+  ASSERT_TRUE(WaitUntil([&] { return busy.load(); }));
+  // While the loop is held: the stopping packet, then a new connection, are
+  // ready together and reported in that order.
+  stopper.Send(Packet('T'));
+  Client late(SocketPath());  // in the backlog
+  release.set_value();
+  ASSERT_EQ(run_.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(server_->Drain(std::chrono::seconds(5)));
+  EXPECT_EQ(created.load(), created_at_stop.load()) << "a connection began after Stop()";
+  EXPECT_TRUE(late.Closed());
 }
 
 // A handler that blocks in its first packet until released.
