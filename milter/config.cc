@@ -413,7 +413,10 @@ const ConfigKey kKeys[] = {
     {"LogTarget", "stderr|syslog|file:/PATH", "stderr", "",
      "Where log lines go. syslog uses facility mail and ident bounce-milter. A file is "
      "opened for appending before privileges are dropped; rotate it with copytruncate "
-     "(contrib/bounce-milter.logrotate).",
+     "(contrib/bounce-milter.logrotate). Lines are written synchronously by the thread that "
+     "logs, the event loop that serves every connection among them: a target that stalls (a "
+     "syslog or journald that does not keep up, a pipe nobody reads) holds every connection "
+     "back until it takes the line.",
      &SetLogTarget, kNeedsRestart},
     {"LogFormat", "text|json", "text", "",
      "text: one readable line per event. json: one JSON object per line (decisions carry "

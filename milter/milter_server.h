@@ -14,7 +14,12 @@
 // no timeouts); afterwards it returns to the loop with the replies.
 // Workers are started on demand and reused, and one left idle for
 // idle_worker_lifetime ends. Per-thread caches (the store's domain cache and
-// LMDB reader slot) live in the loop thread and in the workers.
+// LMDB reader slot) live in the loop thread and in the workers. Logging is
+// synchronous (milter/logging.cc: spdlog's *_mt sinks, no async logger): a
+// line logged in the loop is written before the loop goes on, so a log
+// target that stalls (syslog or journald not reading its socket, a stderr
+// pipe nobody reads, a hung disk) stalls every connection, not only the one
+// that logged.
 //
 // Limits: at most max_connections are open at once (in the loop or with a
 // worker); beyond that the loop stops accepting (logged once a minute) and
