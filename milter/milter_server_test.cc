@@ -442,25 +442,35 @@ TEST_F(MilterServerTest, CloseConnectionsFreesAWorkerBlockedSending) {
   EXPECT_TRUE(server_->Drain(std::chrono::seconds(5)));
 }
 
-// A peer that pipelines many small commands with larger replies (a refused
-// recipient's reply is far longer than its RCPT) gets its replies in bounded
-// batches, not all those of its 64 KiB read at once.
-TEST_F(MilterServerTest, RepliesToPipelinedCommandsAreSentInBoundedBatches) {
-  constexpr std::size_t kReplyBytes = 1000;
-  std::atomic<std::size_t> most_queued{0};
-  class Amplifier : public PacketHandler {
-   public:
-    explicit Amplifier(std::atomic<std::size_t>& most_queued) : most_queued_(most_queued) {}
-    bool Handle(const milter::Packet&, std::string* replies) override {
-      if (replies->size() > most_queued_) most_queued_ = replies->size();
-      milter::AppendPacket(replies, 'c', std::string(kReplyBytes - 5, 'x'));
-      return true;
-    }
+// Answers every packet with a reply of kReplyBytes (as a refused
+// recipient's reply is far longer than its RCPT), noting the most replies
+// the server let it queue at once and how many handlers are alive.
+class ReplyAmplifier : public PacketHandler {
+ public:
+  static constexpr std::size_t kReplyBytes = 1000;
+  ReplyAmplifier(std::atomic<std::size_t>& most_queued, std::atomic<int>& live)
+      : most_queued_(most_queued), live_(live) {
+    ++live_;
+  }
+  ~ReplyAmplifier() override { --live_; }
+  bool Handle(const milter::Packet&, std::string* replies) override {
+    if (replies->size() > most_queued_) most_queued_ = replies->size();
+    milter::AppendPacket(replies, 'c', std::string(kReplyBytes - 5, 'x'));
+    return true;
+  }
 
-   private:
-    std::atomic<std::size_t>& most_queued_;
-  };
-  Start([&] { return std::make_unique<Amplifier>(most_queued); });
+ private:
+  std::atomic<std::size_t>& most_queued_;
+  std::atomic<int>& live_;
+};
+
+// A peer that pipelines many small commands with larger replies gets its
+// replies in bounded batches, not all those of its 64 KiB read at once.
+TEST_F(MilterServerTest, RepliesToPipelinedCommandsAreSentInBoundedBatches) {
+  constexpr std::size_t kReplyBytes = ReplyAmplifier::kReplyBytes;
+  std::atomic<std::size_t> most_queued{0};
+  std::atomic<int> live{0};
+  Start([&] { return std::make_unique<ReplyAmplifier>(most_queued, live); });
   Client mta(SocketPath());
   constexpr int kPackets = 12000;  // 60,000 bytes: one read; 12 MB of replies
   std::string stream;
@@ -580,27 +590,10 @@ TEST_F(MilterServerTest, AHandlerThatThrowsClosesOnlyItsConnection) {
 // stops handling (and reading) its packets while replies wait, so what it
 // holds for it stays within one batch, and the send timeout closes it.
 TEST_F(MilterServerTest, APeerThatReadsNoRepliesIsNotBufferedAndTimesOut) {
-  constexpr std::size_t kReplyBytes = 1000;
+  constexpr std::size_t kReplyBytes = ReplyAmplifier::kReplyBytes;
   std::atomic<std::size_t> most_queued{0};
   std::atomic<int> live{0};
-  class Amplifier : public PacketHandler {
-   public:
-    Amplifier(std::atomic<std::size_t>& most_queued, std::atomic<int>& live)
-        : most_queued_(most_queued), live_(live) {
-      ++live_;
-    }
-    ~Amplifier() override { --live_; }
-    bool Handle(const milter::Packet&, std::string* replies) override {
-      if (replies->size() > most_queued_) most_queued_ = replies->size();
-      milter::AppendPacket(replies, 'c', std::string(kReplyBytes - 5, 'x'));
-      return true;
-    }
-
-   private:
-    std::atomic<std::size_t>& most_queued_;
-    std::atomic<int>& live_;
-  };
-  Start([&] { return std::make_unique<Amplifier>(most_queued, live); }, 512, "",
+  Start([&] { return std::make_unique<ReplyAmplifier>(most_queued, live); }, 512, "",
         std::chrono::seconds(60), [](MilterServerOptions& options) { options.timeout_seconds = 1; });
   Client mta(SocketPath());
   fcntl(mta.fd(), F_SETFL, fcntl(mta.fd(), F_GETFL) | O_NONBLOCK);
